@@ -38,7 +38,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..recording import format_utc, parse_utc, utc_to_unix
-from .edf import StreamPart, assemble, name_channels, zone
+from ._common import StreamPart, assemble, name_channels, zone
 
 __all__ = ["read_bids", "write_bids_physio", "sniff"]
 

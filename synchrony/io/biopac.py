@@ -26,7 +26,13 @@ The absolute start (``start_utc``), in this order:
    :class:`~synchrony.errors.InputError` asks for ``start_utc=``: a Recording
    never carries an invented start.
 
-The root attribute ``start_utc_known`` is True in cases 1 and 2.
+The root attribute ``start_utc_known`` is 1 in cases 1 and 2, else 0 (an int:
+NetCDF attributes hold no booleans).
+
+Units: AcqKnowledge writes its own words (``microsiemens``, ``Volts`` ...); they
+are mapped to the package's one spelling (``µS``, ``V``; ECG in ``mV``, scaled
+when the file has V or µV) by :func:`synchrony.io._common.standard_unit`, and the
+file's own string is kept in each variable's attribute ``units_original``.
 """
 from __future__ import annotations
 
@@ -40,7 +46,7 @@ import xarray as xr
 
 from ..errors import InputError, SynchronyWarning, require
 from ..recording import format_utc, utc_to_unix
-from .edf import StreamPart, assemble, name_channels
+from ._common import StreamPart, assemble, name_channels
 
 __all__ = ["read_biopac", "sniff"]
 
@@ -151,10 +157,10 @@ def read_biopac(path, *, start_utc: str | None = None, channel_map: dict[str, st
              "label": np.array([str(m.text or "") for m in markers], dtype=str),
              "marker_type": np.array([str(m.type_code or "").strip() for m in markers], dtype=str)},
             np.array([m.sample_index / base for m in markers]), t0, None,
-            {"tag": "", "label": "", "marker_type": ""}, str(path), start_unix=t0,
+            {"tag": "count", "label": "", "marker_type": ""}, str(path), start_unix=t0,
         )
     return assemble(parts, device="BIOPAC AcqKnowledge", source=path, origin_unix=t0, attrs={
-        "start_utc_known": known,
+        "start_utc_known": int(known),
         "start_utc_source": how,
         "acq_version": str(datafile.version_string if hasattr(datafile, "version_string") else ""),
         "channel_names": "; ".join(f"{lab} -> {n}" for lab, n in zip(labels, names)),

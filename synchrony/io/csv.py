@@ -36,7 +36,10 @@ Columns are named after the streams of :mod:`synchrony.recording`: ``ecg``,
 ``axis`` dimension). Other names are kept, lower-cased with other characters turned
 into ``_``. Units come from the ``# units:`` comment, or a bracket in the column name
 (``eda [uS]``), else a default for the known streams (µS, a.u., bpm, s, °C; ``unknown``
-for the rest). Empty cells and ``nan`` are missing samples (kept as NaN, counted in
+for the rest). Units are written in the package's one spelling
+(:func:`synchrony.io._common.standard_unit`: ``uS`` -> ``µS``; ECG in µV and intervals in
+ms are scaled to mV and s); the file's own spelling is kept in the variable attribute
+``units_original``. Empty cells and ``nan`` are missing samples (kept as NaN, counted in
 ``n_missing``). An ``ibi`` column holds beats: rows where it is empty are not beats,
 and its stream is irregular.
 
@@ -58,6 +61,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError, where
 from ..recording import make_recording, make_stream, utc_from_unix, utc_to_unix
+from ._common import sanitise_name, standard_unit
 from ._text import count_nonfinite, is_positive_finite, read_text, split_lines
 
 __all__ = ["read_csv", "sniff", "ALIASES"]
@@ -79,15 +83,6 @@ _DEFAULT_UNITS = {"ecg": "a.u.", "bvp": "a.u.", "eda": "µS", "resp": "a.u.", "t
 _ACC = re.compile(r"^acc(?:el(?:erometer)?)?[_ ]?([xyz])$")
 _UNIT_IN_NAME = re.compile(r"^(.*?)\s*[\[(]([^\])]*)[\])]\s*$")
 _SEPARATORS = (",", ";", "\t")
-
-
-def _sanitise(name: str) -> str:
-    out = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
-    if not out:
-        out = "channel"
-    if out[0].isdigit():
-        out = "ch_" + out
-    return out
 
 
 def _split(line: str, sep: str) -> list[str]:
@@ -133,7 +128,7 @@ def _parse_units(text: str, source, line: int) -> dict[str, str]:
             raise InputError(f"{where(source, line, 'units')}expected 'name=unit' pairs separated by commas, "
                              f"found {part.strip()!r}")
         k, v = part.split("=", 1)
-        out[_sanitise(k)] = v.strip()
+        out[sanitise_name(k)] = v.strip()
     return out
 
 
@@ -361,7 +356,7 @@ def read_csv(path, *, fs: float | None = None, time_column: str = "time", column
         m = _UNIT_IN_NAME.match(target)
         if m:
             target = m.group(1)
-        key = _sanitise(target)
+        key = sanitise_name(target)
         values = _numeric([str(v) for v in columns_t[i]], source, label, first) if n else np.empty(0)
         values = np.where(np.isfinite(values), values, np.nan)
         am = _ACC.match(key)
@@ -374,26 +369,42 @@ def read_csv(path, *, fs: float | None = None, time_column: str = "time", column
         if stream in streams:
             raise InputError(f"{where(source, h + 1)}two columns map to the stream {stream!r}; keep one "
                              "(columns=) or rename it")
+        values, unit, original = _standard(values, unit, stream)
+        extra_attrs = {"units_original": original} if original else {}
         if stream == "ibi":
             keep = np.isfinite(values)
             tt, vv = t[keep], values[keep]
             streams["ibi"] = make_stream({"ibi": vv}, tt, start_utc=_at(origin, tt), time_origin_utc=origin_iso,
                                          fs=None, units={"ibi": unit}, device=device, source=source,
                                          attrs={"n_missing": 0, "column": col})
+            streams["ibi"]["ibi"].attrs.update(extra_attrs)
             continue
         streams[stream] = make_stream({stream: values}, t, start_utc=_at(origin, t), time_origin_utc=origin_iso,
                                       fs=rate, units={stream: unit}, device=device, source=source,
                                       attrs={"n_missing": count_nonfinite(values), "column": col})
+        streams[stream][stream].attrs.update(extra_attrs)
     if acc_axes:
         if set(acc_axes) != {"x", "y", "z"}:
             raise InputError(f"{where(source, h + 1)}expected accelerometer columns acc_x, acc_y and acc_z "
                              f"together, found only {', '.join('acc_' + a for a in sorted(acc_axes))}")
         data = np.column_stack([acc_axes[a] for a in "xyz"]) if n else np.empty((0, 3))
+        data, acc_units, original = _standard(data, acc_units or "unknown", "acc")
         streams["acc"] = make_stream({"acc": data}, t, start_utc=_at(origin, t), time_origin_utc=origin_iso,
-                                     fs=rate, units={"acc": acc_units or "unknown"}, device=device, source=source,
+                                     fs=rate, units={"acc": acc_units}, device=device, source=source,
                                      extra_dims={"acc": ("axis",)}, coords={"axis": ("axis", ["x", "y", "z"])},
                                      attrs={"n_missing": count_nonfinite(data)})
+        if original:
+            streams["acc"]["acc"].attrs["units_original"] = original
     return make_recording(streams, start_utc=origin_iso, device=device, source=source, attrs={"format": "csv"})
+
+
+def _standard(values: np.ndarray, unit: str, stream: str) -> tuple[np.ndarray, str, str]:
+    """Values and unit in the package's spelling (see :func:`standard_unit`), and the file's own
+    spelling when it differs ("" otherwise)."""
+    std, factor = standard_unit(unit, stream)
+    if factor != 1.0:
+        values = values * factor
+    return values, std, (unit if std != unit and unit != "unknown" else "")
 
 
 def _safe(parse, value):
@@ -436,7 +447,7 @@ def sniff(path) -> bool:
         names = []
         for n in _split(header, sep):
             m = _UNIT_IN_NAME.match(n)
-            names.append(_sanitise(m.group(1) if m else n))
+            names.append(sanitise_name(m.group(1) if m else n))
         known = [n for n in names if n in ALIASES or _ACC.match(n)]
         return bool(known) and all(not _is_number(n) for n in names)
     except (OSError, ValueError):

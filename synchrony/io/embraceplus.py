@@ -11,7 +11,8 @@ schema embedded in every file (checked on schema 6.5):
 - ``rawData.tags.tagsTimeMicros``: button presses, UTC microseconds;
 - a sensor that was not recorded has ``samplingFrequency`` 0 and no values.
 
-Streams: ``eda`` (µS), ``bvp`` (nW light absorption), ``temp`` (°C), ``acc``
+Streams: ``eda`` (µS), ``bvp`` (a.u.; the schema's nW of light absorption is kept
+in the variable attribute ``units_original``), ``temp`` (°C), ``acc``
 (g, axis x/y/z), ``gyro``, ``steps``, ``magnetometer`` (µT),
 ``ambient_light`` (lux), ``ibi`` (from the systolic peaks) and ``tags``. Empty
 sensors are omitted and listed in the root attribute ``empty_streams``.
@@ -38,7 +39,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError, require
-from .edf import StreamPart, assemble
+from ._common import StreamPart, assemble
 
 __all__ = ["read_embraceplus", "sniff"]
 
@@ -49,14 +50,14 @@ _SCHEMA_MARK = b"empatica.format.avro"
 
 # avro sensor name -> (stream name, units, kind)
 _SENSORS = {
-    "eda": ("eda", "uS", "values"),
+    "eda": ("eda", "µS", "values"),
     "bvp": ("bvp", "nW", "values"),
-    "temperature": ("temp", "degC", "values"),
+    "temperature": ("temp", "°C", "values"),
     "steps": ("steps", "count", "values"),
     "ambientLight": ("ambient_light", "lux", "values"),
     "accelerometer": ("acc", "g", "imu"),
     "gyroscope": ("gyro", "deg/s", "imu"),
-    "magnetometer": ("magnetometer", "uT", "xyz"),
+    "magnetometer": ("magnetometer", "µT", "xyz"),
 }
 
 
@@ -266,7 +267,7 @@ def read_embraceplus(path, *, convert_imu: bool = True) -> xr.DataTree:
     if tags:
         t = np.unique(np.concatenate(tags))
         parts["tags"] = StreamPart({"tag": np.arange(1, len(t) + 1)}, (t - origin_us) / 1e6, origin_s, None,
-                                   "", ", ".join(str(f) for f in files))
+                                   "count", ", ".join(str(f) for f in files))
 
     first = loaded[0][1]
     version = first.get("schemaVersion") or {}

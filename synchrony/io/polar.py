@@ -12,9 +12,9 @@ HR [bpm]        device heart rate, about 1 Hz (0 = no reading)          ``hr``
 PP-interval     beat intervals (ms) with error estimate (ms), blocker,  ``ibi``
                 skin-contact and contact-supported flags, HR
 RR-interval     an H10's RR intervals beside its HR                     ``ibi``
-ecg [uV]        ECG (µV), sensor clock in ns                            ``ecg``
+ecg [uV]        ECG (µV, scaled to mV), sensor clock in ns              ``ecg``
 X/Y/Z [mg]      accelerometer (mg -> g)                                 ``acc``
-channel 0 ...   PPG channels and ambient light                          ``bvp``
+channel 0 ...   PPG channels (ADC counts, a.u.) and ambient light        ``bvp``
 Marker          MARKER_START / MARKER_STOP                              ``tags``
 ==============  =====================================================  ========
 
@@ -22,7 +22,8 @@ Decisions, documented in the streams' attributes:
 
 - HR rows of 0 bpm are the device's "no reading" and become NaN
   (``n_zero_as_missing``); the phone timestamps are kept as they are (no
-  invented samples); ``fs`` = 1 Hz nominal.
+  invented samples). Those stamps jitter (0.6-1.5 s apart), so the stream
+  is irregular: no ``fs``; ``nominal_fs`` = 1 Hz records the device's rate.
 - PPI rows: the logger stamps each packet on arrival and back-fills the rows
   inside it so that a row's stamp plus its interval is the next row's stamp
   (checked on a real export). The stamp therefore marks the **start** of the
@@ -43,7 +44,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
-from .edf import StreamPart, assemble, zone
+from ._common import StreamPart, assemble, zone
 
 __all__ = ["read_polar", "sniff"]
 
@@ -204,9 +205,11 @@ def _read_file(path: Path, kind: str, tz, device: str) -> StreamPart:
         if rr is not None:
             variables["rr_ms_list"] = rr
             units["rr_ms_list"] = "ms"
-        return StreamPart(variables, phone - phone[0], phone[0], 1.0, units, src,
-                          attrs={"n_zero_as_missing": int(zero.sum()),
-                                 "time_rule": "phone timestamps as written; fs is nominal"})
+        # the phone stamps jitter (0.6-1.5 s apart in a real export): an irregular stream, no fs
+        return StreamPart(variables, phone - phone[0], phone[0], None, units, src,
+                          attrs={"n_zero_as_missing": int(zero.sum()), "nominal_fs": 1.0,
+                                 "time_rule": "phone timestamps as written (irregular; the device's nominal "
+                                              "rate is nominal_fs)"})
     if kind == "ibi":
         ppi = _column(path, header, rows, numbers, "pp-interval", required=False)
         if ppi is None:
@@ -256,7 +259,7 @@ def _read_file(path: Path, kind: str, tz, device: str) -> StreamPart:
         _check_sorted(path, phone, numbers)
         labels = np.array([r[1] for r in rows], dtype=str)
         return StreamPart({"tag": np.arange(1, len(rows) + 1), "label": labels}, phone - phone[0], phone[0],
-                          None, {"tag": "", "label": ""}, src)
+                          None, {"tag": "count", "label": ""}, src)
     t0, rel, fs = _sensor_clock(path, header, rows, numbers, phone)
     attrs = {"time_rule": "sensor clock (ns) shifted onto the phone clock by the median difference; fs "
                           "estimated from the sensor clock"}

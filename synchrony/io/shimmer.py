@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
-from .edf import SHARED_NAMES, StreamPart, assemble, guess_stream, sanitise_name
+from ._common import SHARED_NAMES, StreamPart, assemble, guess_stream, sanitise_name
 
 __all__ = ["read_shimmer", "sniff"]
 

@@ -36,7 +36,7 @@ import xarray as xr
 
 from ..errors import InputError, require
 from ..recording import utc_to_unix
-from .edf import SHARED_NAMES, StreamPart, assemble, guess_stream, sanitise_name, zone
+from ._common import SHARED_NAMES, StreamPart, assemble, guess_stream, sanitise_name, zone
 
 __all__ = ["read_xdf", "sniff"]
 
@@ -225,7 +225,7 @@ def read_xdf(path, *, select: str | None = None, start_utc: str | None = None,
         parts["tags"] = StreamPart(
             {"tag": np.arange(1, len(markers) + 1), "label": np.array([m[1] for m in markers], dtype=str),
              "stream": np.array([m[2] for m in markers], dtype=str)},
-            np.array([m[0] for m in markers]) - lsl0, t0, None, {"tag": "", "label": "", "stream": ""}, str(path))
+            np.array([m[0] for m in markers]) - lsl0, t0, None, {"tag": "count", "label": "", "stream": ""}, str(path))
     if not any(k != "tags" for k in parts):
         raise InputError(f"{path}: no signal stream matched select={select!r} (streams: "
                          f"{', '.join(_info(s, 'name') for s in streams)})")

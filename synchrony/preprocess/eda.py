@@ -201,7 +201,7 @@ def skin_conductance(
     >>> t0 = "2024-01-01T10:00:00Z"
     >>> x = np.r_[np.zeros(8), 2.0 + 0.1 * np.sin(np.arange(472) / 20)]
     >>> eda = make_stream({"eda": x}, np.arange(480) / 4, start_utc=t0, time_origin_utc=t0,
-    ...                   fs=4.0, units="uS", device="test", source="doctest")
+    ...                   fs=4.0, units="µS", device="test", source="doctest")
     >>> ds = skin_conductance(make_recording({"eda": eda}, start_utc=t0, device="test", source="doctest"))
     >>> int(ds.eda_quality[0]), bool(abs(float(ds.eda[100]) - x[100]) < 0.01), ds.attrs["method"]
     (2, True, 'highpass')
@@ -244,9 +244,9 @@ def skin_conductance(
         scl[s:e] = tonic
         scr[s:e] = phasic
     variables = {
-        "eda": (eda, q, {"units": "uS", "long_name": "skin conductance, low-passed"}),
-        "scl": (scl, qd.copy(), {"units": "uS", "long_name": f"tonic skin conductance level ({resolved})"}),
-        "scr": (scr, qd.copy(), {"units": "uS", "long_name": f"phasic skin conductance response ({resolved})"}),
+        "eda": (eda, q, {"units": "µS", "long_name": "skin conductance, low-passed"}),
+        "scl": (scl, qd.copy(), {"units": "µS", "long_name": f"tonic skin conductance level ({resolved})"}),
+        "scr": (scr, qd.copy(), {"units": "µS", "long_name": f"phasic skin conductance response ({resolved})"}),
     }
     attrs = {
         "source": "eda",

@@ -15,33 +15,19 @@ from synchrony.errors import InputError
 from synchrony.io import read
 from synchrony.io.bids import read_bids, sniff, write_bids_physio
 
-
-def _dataset(root, *, start_time=-1.5, acq_time="2021-10-25T09:52:00", rows=None, columns=None):
-    func = root / "sub-01" / "ses-1" / "func"
-    func.mkdir(parents=True)
-    stem = "sub-01_ses-1_task-rest_run-1"
-    rows = rows if rows is not None else [f"{0.1 * i:.1f}\t{i % 2}\tn/a" if i == 3 else f"{0.1 * i:.1f}\t{i % 2}\t{i}"
-                                          for i in range(100)]
-    with gzip.open(func / f"{stem}_physio.tsv.gz", "wt") as fh:
-        fh.write("\n".join(rows) + "\n")
-    meta = {"SamplingFrequency": 50.0, "StartTime": start_time,
-            "Columns": columns or ["cardiac", "trigger", "respiratory"], "cardiac": {"Units": "mV"}}
-    (func / f"{stem}_physio.json").write_text(json.dumps(meta))
-    if acq_time is not None:
-        (root / "sub-01" / "ses-1" / "sub-01_ses-1_scans.tsv").write_text(
-            f"filename\tacq_time\nfunc/{stem}_bold.nii.gz\t{acq_time}\n")
-    return func / f"{stem}_physio.tsv.gz"
+from ._writers import write_bids
 
 
 def test_read_spec_layout(tmp_path):
-    f = _dataset(tmp_path)
+    f = write_bids(tmp_path)
     assert sniff(f) and sniff(f.with_name(f.name.replace(".tsv.gz", ".json")))
     rec = read(f, timezone="Europe/Zurich")
     # acq_time 09:52:00 local (CEST) = 07:52:00 UTC; StartTime -1.5 s: physio began before the scan
     assert rec.attrs["start_utc"] == "2021-10-25T07:51:58.500000Z"
     assert set(rec.children) == {"bvp", "trigger", "resp"}  # cardiac -> bvp (a pulse trace), respiratory -> resp
     bvp = rec["bvp"]
-    assert bvp.attrs["fs"] == 50.0 and bvp.sizes["time"] == 100 and bvp["bvp"].attrs["units"] == "mV"
+    assert bvp.attrs["fs"] == 50.0 and bvp.sizes["time"] == 100 and bvp["bvp"].attrs["units"] == "a.u."
+    assert bvp["bvp"].attrs["units_original"] == "mV"  # the sidecar's own unit, kept
     assert bvp.attrs["column"] == "cardiac" and bvp.attrs["bids_start_time"] == -1.5
     assert np.isnan(rec["resp"]["resp"].values[3]) and rec["resp"]["resp"].values[4] == 4.0  # n/a -> NaN
     assert rec["trigger"]["time"].values[-1] == pytest.approx(99 / 50)
@@ -49,7 +35,7 @@ def test_read_spec_layout(tmp_path):
 
 
 def test_no_acq_time_needs_start_utc(tmp_path):
-    f = _dataset(tmp_path, acq_time=None)
+    f = write_bids(tmp_path, acq_time=None)
     with pytest.raises(InputError, match="no absolute start.*start_utc="):
         read_bids(f)
     rec = read_bids(f, start_utc="2021-10-25T07:52:00Z")
@@ -61,13 +47,13 @@ def test_no_acq_time_needs_start_utc(tmp_path):
     (["0.1\t1\t2", "0.2\tx\t2"], r"line 2, column 2: expected a number or 'n/a', found 'x'"),
 ])
 def test_hostile_tables(tmp_path, rows, msg):
-    f = _dataset(tmp_path, rows=rows)
+    f = write_bids(tmp_path, rows=rows)
     with pytest.raises(InputError, match=msg):
         read_bids(f)
 
 
 def test_hostile_sidecars(tmp_path):
-    f = _dataset(tmp_path)
+    f = write_bids(tmp_path)
     side = f.with_name(f.name.replace(".tsv.gz", ".json"))
     side.write_text(json.dumps({"SamplingFrequency": 0, "StartTime": 0, "Columns": ["a"]}))
     with pytest.raises(InputError, match="field 'SamplingFrequency'.*found 0"):
@@ -111,7 +97,7 @@ def test_write_read_round_trip(tmp_path):
     rec = read_bids(f)
     assert rec.attrs["start_utc"] == "2021-10-25T07:52:10.000000Z"
     np.testing.assert_array_equal(rec["hr"]["hr"].values, hr + 5)  # repr() round-trips float64 exactly
-    assert rec["eda"]["eda"].attrs["units"] == "uS" and rec["hr"].attrs["fs"] == 4.0
+    assert rec["eda"]["eda"].attrs["units"] == "µS" and rec["hr"].attrs["fs"] == 4.0
     # absolute instants survive: first sample at start_utc + 10 s
     np.testing.assert_allclose(rec["hr"]["time"].values, t - 10.0)
 

@@ -18,13 +18,15 @@ def test_real_501_exact(realdata):
     p = realdata / "biopac_acq" / "physio-5.0.1.acq"
     assert sniff(p)
     rec = read(p)
-    assert rec.attrs["start_utc"] == START and rec.attrs["start_utc_known"] is True
+    assert rec.attrs["start_utc"] == START and rec.attrs["start_utc_known"] == 1
     assert rec.attrs["start_utc_source"] == "segment 1 append marker"
     # native rates and counts (bioread: 2000 Hz base, dividers 1, 2, 512)
     assert rec["ecg"].attrs["fs"] == 1000.0 and rec["ecg"].sizes["time"] == 61893
     assert rec["eda"].attrs["fs"] == 2000.0 and rec["eda"].sizes["time"] == 123787
     assert rec["resp"].attrs["fs"] == 3.90625 and rec["resp"].sizes["time"] == 241
-    assert rec["ecg"]["ecg"].attrs["units"] == "mV" and rec["eda"]["eda"].attrs["units"] == "microsiemens"
+    assert rec["ecg"]["ecg"].attrs["units"] == "mV" and rec["eda"]["eda"].attrs["units"] == "µS"
+    assert rec["eda"]["eda"].attrs["units_original"] == "microsiemens"  # AcqKnowledge's own word, kept
+    assert "units_original" not in rec["ecg"]["ecg"].attrs  # "mV" is already the package's spelling
     # the derived EDA channel is not taken for the raw one
     assert rec["eda"].attrs["label"] == "EDA - GSR100C"
     assert rec["eda_filtered_differentiated"].attrs["label"] == "EDA filtered, differentiated"
@@ -73,7 +75,7 @@ def test_channel_map_and_marker_estimate(realdata, monkeypatch):
     monkeypatch.setattr(bioread, "read_file", without_append)
     with pytest.warns(SynchronyWarning, match="estimated from marker"):
         est = read_biopac(p)
-    assert est.attrs["start_utc_known"] is False
+    assert est.attrs["start_utc_known"] == 0
     # the earliest "creation - position": "Deep Breath 3" (sample 73532 = 36.766 s) created 16:42:58.647,
     # minutes after the true 16:30:56 start: hence the warning and start_utc_known False
     assert est.attrs["start_utc"] == "2016-02-02T16:42:21.881000Z"

@@ -5,8 +5,6 @@ EDF+ with annotations, BDF (24-bit), with mixed per-signal rates, as the specifi
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import pytest
 
@@ -14,45 +12,22 @@ from synchrony.errors import InputError
 from synchrony.io import read
 from synchrony.io.edf import read_edf, sniff
 
+from ._writers import write_edf
+
 pyedflib = pytest.importorskip("pyedflib")
-
-START = datetime(2021, 10, 25, 9, 52, 0)  # local clock time, as EDF stores it
-
-
-def _write(path, filetype, *, annotations=()):
-    fs = {"ECG": 256, "EDA": 32, "Resp": 16}
-    n_sec = 4
-    w = pyedflib.EdfWriter(str(path), len(fs), file_type=filetype)
-    headers, signals = [], []
-    for label, rate in fs.items():
-        t = np.arange(rate * n_sec) / rate
-        signals.append(np.sin(2 * np.pi * t) + (5 if label == "EDA" else 0))
-        headers.append({"label": label, "dimension": {"ECG": "mV", "EDA": "uS", "Resp": "a.u."}[label],
-                        "sample_frequency": rate, "physical_min": -10, "physical_max": 10,
-                        "digital_min": -8388608 if filetype in (pyedflib.FILETYPE_BDF, pyedflib.FILETYPE_BDFPLUS)
-                        else -32768,
-                        "digital_max": 8388607 if filetype in (pyedflib.FILETYPE_BDF, pyedflib.FILETYPE_BDFPLUS)
-                        else 32767})
-    w.setSignalHeaders(headers)
-    w.setStartdatetime(START)
-    for onset, dur, text in annotations:
-        w.writeAnnotation(onset, dur, text)
-    w.writeSamples(signals)
-    w.close()
-    return path, signals
-
 
 @pytest.mark.parametrize("filetype,suffix", [("FILETYPE_EDF", "edf"), ("FILETYPE_EDFPLUS", "edf"),
                                              ("FILETYPE_BDF", "bdf"), ("FILETYPE_BDFPLUS", "bdf")])
 def test_native_rates_and_values(tmp_path, filetype, suffix):
-    path, signals = _write(tmp_path / f"x.{suffix}", getattr(pyedflib, filetype))
+    path, signals = write_edf(tmp_path / f"x.{suffix}", getattr(pyedflib, filetype))
     assert sniff(path)
     rec = read(path, timezone="Europe/Zurich")  # the dispatcher finds it by its header
     assert rec.attrs["start_utc"] == "2021-10-25T07:52:00.000000Z"  # 09:52 CEST = 07:52 UTC
     assert rec.attrs["timezone"] == "Europe/Zurich"
     assert {n: rec[n].attrs["fs"] for n in ("ecg", "eda", "resp")} == {"ecg": 256.0, "eda": 32.0, "resp": 16.0}
     assert rec["ecg"].sizes["time"] == 1024 and rec["resp"].sizes["time"] == 64
-    assert rec["eda"]["eda"].attrs["units"] == "uS"
+    assert rec["eda"]["eda"].attrs["units"] == "µS"
+    assert rec["eda"]["eda"].attrs["units_original"] == "uS"
     # 16-bit over ±10 units: quantum 20/65535 ≈ 3.1e-4; 24-bit: ≈ 1.2e-6 (half a quantum of error at most)
     tol = 20 / 65535 if "EDF" in filetype else 20 / 16777215
     np.testing.assert_allclose(rec["eda"]["eda"].values, signals[1], atol=tol)
@@ -60,7 +35,7 @@ def test_native_rates_and_values(tmp_path, filetype, suffix):
 
 
 def test_edfplus_annotations_become_tags(tmp_path):
-    path, _ = _write(tmp_path / "a.edf", pyedflib.FILETYPE_EDFPLUS,
+    path, _ = write_edf(tmp_path / "a.edf", pyedflib.FILETYPE_EDFPLUS,
                      annotations=[(2.5, -1, "video start"), (0.5, 1.0, "clap")])
     rec = read_edf(path)
     tags = rec["tags"]
@@ -72,7 +47,7 @@ def test_edfplus_annotations_become_tags(tmp_path):
 
 
 def test_channel_map(tmp_path):
-    path, _ = _write(tmp_path / "m.edf", pyedflib.FILETYPE_EDF)
+    path, _ = write_edf(tmp_path / "m.edf", pyedflib.FILETYPE_EDF)
     rec = read_edf(path, channel_map={"^Resp$": "resp", "^ECG$": "bvp"})
     # the user's map is literal; the unmatched "EDA" channel may not take the shared name "eda"
     # (only a mapping gives a shared name), so it is suffixed
@@ -80,7 +55,7 @@ def test_channel_map(tmp_path):
 
 
 def test_hostile_edf(tmp_path):
-    path, _ = _write(tmp_path / "h.edf", pyedflib.FILETYPE_EDFPLUS)
+    path, _ = write_edf(tmp_path / "h.edf", pyedflib.FILETYPE_EDFPLUS)
     data = bytearray(path.read_bytes())
     bad = tmp_path / "bad.edf"
     bad.write_bytes(b"1       " + bytes(data[8:]))

@@ -22,7 +22,8 @@ def test_real_export_exact(realdata):
     assert rec.attrs["timezone"] == "Europe/Istanbul" and rec.attrs["device"] == "Polar Sense"
     assert set(rec.children) == {"hr", "ibi", "tags"}
     hr = rec["hr"]
-    assert hr.sizes["time"] == 548 and hr.attrs["fs"] == 1.0
+    assert hr.sizes["time"] == 548 and hr.attrs["nominal_fs"] == 1.0
+    assert "fs" not in hr.attrs  # phone stamps 0.6-1.5 s apart: kept as written, so not a regular stream
     # first HR row: 2022-04-25T11:39:02.323 local = 08:39:02.323 UTC
     assert hr.attrs["start_utc"] == "2022-04-25T08:39:02.323000Z" == rec.attrs["start_utc"]
     assert hr.attrs["n_zero_as_missing"] == 73  # rows with HR 0 (no reading) -> NaN, counted
@@ -70,10 +71,12 @@ def test_ecg_layout(tmp_path, newline, final):
     f = _ecg_file(tmp_path / "Polar_H10_ABC_ECG.txt", newline, final)
     rec = read_polar(f, timezone="UTC")
     ecg = rec["ecg"]
-    assert ecg.sizes["time"] == 260 and ecg["ecg"].attrs["units"] == "uV"
+    # the logger writes µV; every Recording holds ECG in mV (the file's "uV" kept in units_original)
+    assert ecg.sizes["time"] == 260 and ecg["ecg"].attrs["units"] == "mV"
+    assert ecg["ecg"].attrs["units_original"] == "uV"
     assert ecg.attrs["fs"] == pytest.approx(130.0, rel=1e-9)  # from the sensor's ns clock
     assert np.allclose(np.diff(ecg["time"].values), 1 / 130.0)
-    assert ecg["ecg"].values[-1] == 359.0
+    assert ecg["ecg"].values[-1] == pytest.approx(0.359, rel=1e-12)  # 359 µV
     assert rec.attrs["device"] == "Polar H10"
 
 

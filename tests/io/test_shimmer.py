@@ -12,36 +12,21 @@ from synchrony.errors import InputError
 from synchrony.io import read
 from synchrony.io.shimmer import read_shimmer, sniff
 
-FS = 32768 / 256  # 128 Hz, one of Shimmer's clock divisions
-T0_MS = 1_635_148_245_000.0  # 2021-10-25T07:50:45Z
-
-
-def _text(sep="\t", n=64, newline="\n", final=True, trailing=True):
-    names = ["Timestamp_Unix", "Accel_LN_X", "Accel_LN_Y", "Accel_LN_Z", "GSR_Skin_Conductance",
-             "GSR_Skin_Resistance", "PPG_A13", "PPGtoHR", "Temperature_BMP280"]
-    units = ["ms", "m/(s^2)", "m/(s^2)", "m/(s^2)", "uS", "kOhms", "mV", "BPM", "Degrees Celsius"]
-    end = sep if trailing else ""
-    shown = "\\t" if sep == "\t" else sep  # Consensys writes a literal backslash-t
-    lines = ['"sep=' + shown + '"',
-             sep.join(f"Shimmer_8B73_{s}_CAL" for s in names) + end, sep.join(units) + end]
-    for i in range(n):
-        t = T0_MS + i * 1000 / FS
-        vals = [f"{t:.3f}", "0.1", "0.2", "9.8", f"{2 + i / 1000:.4f}", "500", f"{1000 + i}", "70", "31.5"]
-        lines.append(sep.join(vals) + end)
-    return newline.join(lines) + (newline if final else "")
-
+from ._writers import shimmer_text
 
 @pytest.mark.parametrize("sep", ["\t", ","])
 @pytest.mark.parametrize("newline,final", [("\n", True), ("\r\n", True), ("\n", False)])
 def test_layout(tmp_path, sep, newline, final):
     f = tmp_path / "s.csv"
-    f.write_text(_text(sep=sep, newline=newline, final=final), newline="")
+    f.write_text(shimmer_text(sep=sep, newline=newline, final=final), newline="")
     assert sniff(f)
     rec = read(f)
     assert rec.attrs["start_utc"] == "2021-10-25T07:50:45.000000Z" and rec.attrs["device"] == "Shimmer 8B73"
     assert set(rec.children) == {"acc", "eda", "gsr_skin_resistance", "bvp", "hr", "temp"}
     eda = rec["eda"]
-    assert eda.attrs["fs"] == 128.0 and eda.sizes["time"] == 64 and eda["eda"].attrs["units"] == "uS"
+    assert eda.attrs["fs"] == 128.0 and eda.sizes["time"] == 64 and eda["eda"].attrs["units"] == "µS"
+    assert rec["hr"]["hr"].attrs["units"] == "bpm" and rec["temp"]["temp"].attrs["units"] == "°C"
+    assert rec["acc"]["acc"].attrs["units"] == "m/s²" and rec["acc"]["acc"].attrs["units_original"] == "m/(s^2)"
     assert eda["eda"].values[-1] == pytest.approx(2.063)
     # timestamps written at 3 decimals of ms: times agree with i/128 s to 0.5 µs
     np.testing.assert_allclose(eda["time"].values, np.arange(64) / 128.0, atol=1e-6)
@@ -50,7 +35,7 @@ def test_layout(tmp_path, sep, newline, final):
 
 
 def test_missing_cells_are_nan_not_dropped(tmp_path):
-    lines = _text(sep=",").splitlines()
+    lines = shimmer_text(sep=",").splitlines()
     cells = lines[5].split(",")
     cells[4] = ""
     lines[5] = ",".join(cells)
@@ -63,7 +48,7 @@ def test_missing_cells_are_nan_not_dropped(tmp_path):
 
 def test_hostile_shimmer(tmp_path):
     f = tmp_path / "h.csv"
-    good = _text(sep=",").splitlines()
+    good = shimmer_text(sep=",").splitlines()
     bad = list(good)
     bad[6] = bad[6].replace("0.1", "abc", 1)
     f.write_text("\n".join(bad))
@@ -83,7 +68,7 @@ def test_hostile_shimmer(tmp_path):
     assert not sniff(f)
     with pytest.raises(InputError, match="line 1: expected the separator line"):
         read_shimmer(f)
-    two = _text(sep=",").replace("Shimmer_8B73_PPG_A13_CAL", "Shimmer_9C11_PPG_A13_CAL")
+    two = shimmer_text(sep=",").replace("Shimmer_8B73_PPG_A13_CAL", "Shimmer_9C11_PPG_A13_CAL")
     f.write_text(two)
     with pytest.raises(InputError, match="several Shimmers"):
         read_shimmer(f)

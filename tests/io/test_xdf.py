@@ -5,8 +5,6 @@ integers for lengths and sample counts. No real XDF sample lives in ../shared/re
 """
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 import pytest
 
@@ -14,81 +12,13 @@ from synchrony.errors import InputError
 from synchrony.io import read
 from synchrony.io.xdf import read_xdf, sniff
 
+from ._writers import _chunk, _samples, _stream_header, write_xdf
+
 pytest.importorskip("pyxdf")
 
 
-def _varlen(n: int) -> bytes:
-    if n < 256:
-        return b"\x01" + bytes([n])
-    return b"\x04" + struct.pack("<I", n)
-
-
-def _chunk(tag: int, content: bytes) -> bytes:
-    body = struct.pack("<H", tag) + content
-    return _varlen(len(body)) + body
-
-
-def _stream_header(sid, name, stype, nch, srate, fmt, source, units=None):
-    chans = ""
-    if units:
-        chans = "<desc><channels>" + "".join(f"<channel><label>c{i}</label><unit>{u}</unit></channel>"
-                                            for i, u in enumerate(units)) + "</channels></desc>"
-    xml = (f'<?xml version="1.0"?><info><name>{name}</name><type>{stype}</type><channel_count>{nch}'
-           f"</channel_count><nominal_srate>{srate}</nominal_srate><channel_format>{fmt}</channel_format>"
-           f"<source_id>{source}</source_id><created_at>100.0</created_at>{chans}</info>")
-    return _chunk(2, struct.pack("<I", sid) + xml.encode())
-
-
-def _samples(sid, stamps, rows, fmt):
-    out = struct.pack("<I", sid) + _varlen(len(stamps))
-    for t, row in zip(stamps, rows):
-        out += b"\x08" + struct.pack("<d", t)
-        if fmt == "string":
-            for v in row:
-                raw = v.encode()
-                out += _varlen(len(raw)) + raw
-        else:
-            out += struct.pack("<" + "f" * len(row), *row)
-    return _chunk(3, out)
-
-
-def _clock(sid, collected, offset):
-    return _chunk(4, struct.pack("<I", sid) + struct.pack("<dd", collected, offset))
-
-
-def _footer(sid, stamps):
-    xml = (f'<?xml version="1.0"?><info><first_timestamp>{stamps[0]}</first_timestamp><last_timestamp>'
-           f"{stamps[-1]}</last_timestamp><sample_count>{len(stamps)}</sample_count></info>")
-    return _chunk(6, struct.pack("<I", sid) + xml.encode())
-
-
-def _file(path, *, datetime="2021-10-25T09:52:00+0200", client_offset=0.0):
-    head = '<?xml version="1.0"?><info><version>1.0</version>'
-    head += f"<datetime>{datetime}</datetime>" if datetime else ""
-    data = b"XDF:" + _chunk(1, (head + "</info>").encode())
-    ecg_t = 1000.0 + np.arange(256) / 128.0        # client ECG, 128 Hz, LSL clock of its own machine
-    eda_t = 1000.5 + np.arange(20) / 4.0           # therapist EDA, 4 Hz
-    ibi_t = np.array([1000.8, 1001.6, 1002.5])     # client IBI stream, irregular, in ms
-    mk_t = np.array([1000.25, 1001.0])             # session markers
-    data += _stream_header(1, "client_ecg", "ECG", 1, 128, "float32", "dev-client", ["mV"])
-    data += _stream_header(2, "therapist_eda", "EDA", 1, 4, "float32", "dev-therapist", ["uS"])
-    data += _stream_header(3, "client_ibi", "IBI", 1, 0, "float32", "dev-client", ["ms"])
-    data += _stream_header(4, "session", "Markers", 1, 0, "string", "markers")
-    data += _samples(1, ecg_t[:128], [[float(i)] for i in range(128)], "float32")
-    data += _samples(2, eda_t, [[2.0 + i / 10] for i in range(20)], "float32")
-    data += _samples(4, mk_t, [["video start"], ["clap"]], "string")
-    data += _samples(1, ecg_t[128:], [[float(i)] for i in range(128, 256)], "float32")
-    data += _samples(3, ibi_t, [[800.0], [800.0], [900.0]], "float32")
-    for sid in (1, 2, 3, 4):
-        off = client_offset if sid in (1, 3) else 0.0
-        data += _clock(sid, 1000.0, off) + _clock(sid, 1003.0, off)
-    data += _footer(1, ecg_t) + _footer(2, eda_t) + _footer(3, ibi_t) + _footer(4, mk_t)
-    path.write_bytes(data)
-    return path
-
-
 def test_one_person_and_markers(tmp_path):
-    f = _file(tmp_path / "s.xdf", client_offset=0.25)
+    f = write_xdf(tmp_path / "s.xdf", client_offset=0.25)
     assert sniff(f)
     rec = read(f, select="client")  # by content; select keeps one person's streams plus the markers
     assert set(rec.children) == {"ecg", "ibi", "tags"}
@@ -133,7 +63,7 @@ def test_two_streams_of_one_modality_need_select(tmp_path):
 
 
 def test_hostile_xdf(tmp_path):
-    f = _file(tmp_path / "h.xdf")
+    f = write_xdf(tmp_path / "h.xdf")
     bad = tmp_path / "bad.xdf"
     bad.write_bytes(b"XDX:" + f.read_bytes()[4:])
     assert not sniff(bad)
@@ -143,6 +73,6 @@ def test_hostile_xdf(tmp_path):
     assert "eda" not in nosel.children
     with pytest.raises(InputError, match="no signal stream matched select='nobody'"):
         read_xdf(f, select="nobody")
-    g = _file(tmp_path / "d.xdf", datetime="last tuesday")
+    g = write_xdf(tmp_path / "d.xdf", datetime="last tuesday")
     with pytest.raises(InputError, match="field 'datetime'.*'last tuesday'"):
         read_xdf(g, select="client")
