@@ -1,0 +1,80 @@
+"""Batch: a real dask LocalCluster (two workers, loopback), a broken session, resume, study tables."""
+import csv
+import warnings
+
+import pytest
+
+from synchrony.batch import read_manifest, run_batch
+from synchrony.cli import main
+from synchrony.errors import ConfigError, SynchronyWarning
+from synchrony.simulate import SMALL, simulate_session
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    lines = []
+    for i in range(3):
+        d = root / f"s{i}"
+        simulate_session(d, seed=100 + i, **SMALL)
+        text = (d / "session.toml").read_text().replace('id = "demo_dyad01"', f'id = "s{i}"')
+        text = text.replace("surrogates = 200", "surrogates = 40")
+        (d / "session.toml").write_text(text)
+        lines.append(f'[[session]]\nconfig = "s{i}/session.toml"\ndyad = "d{i}"\nwai = {40 + i}\n')
+    bad = root / "broken"
+    bad.mkdir()
+    (bad / "session.toml").write_text('[session]\nid = "broken"\n[client]\ne4 = "nowhere.zip"\n[therapist]\ne4 = "x/"\n')
+    lines.append('[[session]]\nconfig = "broken/session.toml"\ndyad = "d9"\nwai = 12\n')
+    (root / "manifest.toml").write_text("\n".join(lines))
+    return root
+
+
+def _rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_local_cluster_runs_isolates_failure_and_resumes(study, tmp_path):
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SynchronyWarning)
+        res = run_batch(study / "manifest.toml", out=out, workers=2, pseudo_dyads=2, random_state=0)
+    assert (res["n_done"], res["n_failed"]) == (3, 1)
+    fails = _rows(out / "failures.csv")
+    assert [f["session_id"] for f in fails] == ["broken"]
+    assert "nowhere.zip" in fails[0]["error"]
+    rows = _rows(out / "study.csv")
+    assert {(r["session_id"], r["modality"]) for r in rows} == {(f"s{i}", m) for i in range(3) for m in ("hr", "eda")}
+    r0 = next(r for r in rows if r["session_id"] == "s0")
+    assert r0["dyad"] == "d0" and r0["wai"] == "40"
+    assert float(r0["p_value"]) > 0 and "pseudo_p_value" in r0
+    long = _rows(out / "study_aligned.csv")
+    assert {r["session_id"] for r in long} == {"s0", "s1", "s2"} and "sync_hr" in long[0]
+    for i in range(3):
+        assert (out / f"s{i}.nc").is_file() and (out / f"s{i}.html").is_file()
+
+    # rerun: the three complete sessions are current and skipped; only the broken one is retried
+    res2 = run_batch(study / "manifest.toml", out=out)
+    assert (res2["n_skipped"], res2["n_done"], res2["n_failed"]) == (3, 0, 1)
+    assert len(_rows(out / "study.csv")) == 6
+
+
+def test_cli_exit_status(study, tmp_path, capsys):
+    code = main(["batch", str(study / "manifest.toml"), "--out", str(tmp_path / "o"), "-q"])
+    assert code == 1
+    code = main(["batch", str(study / "nope.toml"), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "manifest not found" in capsys.readouterr().err
+
+
+def test_manifest_errors_name_the_place(tmp_path):
+    m = tmp_path / "m.toml"
+    m.write_text("[[session]]\ndyad = 1\n")
+    with pytest.raises(ConfigError, match="session 1.*needs a 'config'"):
+        read_manifest(m)
+    m.write_text("[[sessions]]\nconfig='a'\n")
+    with pytest.raises(ConfigError, match="unknown top-level key"):
+        read_manifest(m)
+    c = tmp_path / "m.csv"
+    c.write_text("config,wai\na/session.toml,40\n")
+    assert read_manifest(c)[0]["wai"] == 40
