@@ -11,9 +11,10 @@ import logging
 import os
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
-from .errors import SynchronyError
+from .errors import SynchronyError, SynchronyWarning
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -159,9 +160,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a SynchronyWarning as one plain line (no source location); others as Python does."""
+    if issubclass(category, SynchronyWarning):
+        print(f"synchrony: warning: {message}", file=file or sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if warnings.showwarning is _default_showwarning:
+        warnings.showwarning = _show_warning
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

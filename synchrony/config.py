@@ -178,8 +178,9 @@ def load_config(source, *, base_dir: Path | None = None) -> SessionConfig:
     for sec in ("session", "client", "therapist"):
         if sec not in raw:
             raise ConfigError(f"{name}: missing section [{sec}]")
-        if not isinstance(raw[sec], dict):
-            raise ConfigError(f"{name}: [{sec}] must be a table")
+    for sec in SECTIONS:
+        if sec in raw and not isinstance(raw[sec], dict):
+            raise ConfigError(f"{name}: [{sec}] must be a table, found {raw[sec]!r}")
 
     session = raw["session"]
     _unknown(f"{name} [session]", session, ("id",))
@@ -218,7 +219,10 @@ def load_config(source, *, base_dir: Path | None = None) -> SessionConfig:
         hr_source = sec.get("hr_source", "auto")
         if hr_source not in ("auto", "ecg", "bvp", "ibi", "hr"):
             raise ConfigError(f"{where}: hr_source must be one of auto, ecg, bvp, ibi, hr; found {hr_source!r}")
-        persons[role] = PersonConfig(role, files, fmt, offset, hr_source, sec.get("timezone"))
+        tz = sec.get("timezone")
+        if tz is not None and not isinstance(tz, str):
+            raise ConfigError(f"{where}: timezone must be a string, found {tz!r}")
+        persons[role] = PersonConfig(role, files, fmt, offset, hr_source, tz)
 
     ratings: dict[str, Any] = {}
     if "ratings" in raw:
@@ -227,6 +231,8 @@ def load_config(source, *, base_dir: Path | None = None) -> SessionConfig:
         _unknown(where, sec, RATINGS_KEYS)
         for role in ROLES:
             if role in sec:
+                if not isinstance(sec[role], str):
+                    raise ConfigError(f"{where}: {role} must be a path string, found {sec[role]!r}")
                 p = (base / sec[role]).resolve()
                 if not p.is_file():
                     raise ConfigError(f"{where}: {role} = {sec[role]!r}: no such file ({p})")
@@ -241,6 +247,8 @@ def load_config(source, *, base_dir: Path | None = None) -> SessionConfig:
         if "start_utc" in sec:
             from .recording import parse_utc
 
+            if not isinstance(sec["start_utc"], str):
+                raise ConfigError(f"{where}: start_utc must be an ISO 8601 UTC string, found {sec['start_utc']!r}")
             try:
                 parse_utc(sec["start_utc"])
             except ValueError as exc:

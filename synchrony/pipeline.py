@@ -138,7 +138,7 @@ def run_session(config, *, out=None, progress: bool = False, partners: dict | No
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     notes = list(dict.fromkeys(notes + list(tree.attrs.get("_notes", []))))
     tree.attrs.pop("_notes", None)
-    tree.attrs["warnings"] = json.dumps(notes)
+    tree.attrs["warnings"] = "\n".join(notes)
     for n in notes:
         warnings.warn(f"{cfg.session_id}: {n}", SynchronyWarning, stacklevel=2)
     if out is not None:
@@ -158,6 +158,8 @@ def _run(cfg: SessionConfig, step, partners) -> xr.DataTree:
     notes: list[str] = []
 
     recs = {role: load_person(cfg.persons[role]) for role in ROLES}
+    if cfg.ratings:
+        _precheck_ratings(cfg, recs)  # fail fast: bad ratings or video start before the long analysis
     step("recordings read")
     series = {}
     for role in ROLES:
@@ -168,9 +170,13 @@ def _run(cfg: SessionConfig, step, partners) -> xr.DataTree:
             series[role] = analysis_series(recs[role], mods, **kw)
         except SynchronyError as exc:
             raise type(exc)(f"{cfg.persons[role].role}'s recording: {exc}") from None
+        _check_stream_lengths(cfg, role, recs[role], series[role], mods)
     step("preprocessed")
     offsets = {role: cfg.persons[role].offset_s for role in ROLES}
-    dyad = make_dyad(series["client"], series["therapist"], offsets=offsets, fs=a["fs"])
+    try:
+        dyad = make_dyad(series["client"], series["therapist"], offsets=offsets, fs=a["fs"])
+    except AlignmentError as exc:
+        raise AlignmentError(f"{cfg.path}: [client] and [therapist]: {exc}. {_clock_hint(recs, offsets)}") from None
     step("paired on one clock")
     fs = float(dyad.attrs["fs"])
     duration = dyad.sizes["time"] / fs
@@ -246,7 +252,7 @@ def _run(cfg: SessionConfig, step, partners) -> xr.DataTree:
     summary = {"session_id": cfg.session_id, "modalities": indices}
     root_attrs = {
         "session_id": cfg.session_id,
-        "modalities": json.dumps(mods),
+        "modalities": ",".join(mods),
         "synchrony_version": _version(),
         "created_utc": format_utc(datetime.now(timezone.utc)),
         "config": cfg.text,
@@ -282,6 +288,73 @@ def _run(cfg: SessionConfig, step, partners) -> xr.DataTree:
     tree = xr.DataTree.from_dict(nodes)
     tree.attrs["_notes"] = notes
     return tree
+
+
+def _precheck_ratings(cfg, recs) -> None:
+    """Read the ratings files and place the video start once, so that their errors come in seconds."""
+    from .align.clock import video_start_on_signals
+    from .align.ratings import read_ratings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SynchronyWarning)  # warned again, once, by the real pass
+        for role in ROLES:
+            if role in cfg.ratings:
+                kw = {}
+                if "scale_min" in cfg.ratings or "scale_max" in cfg.ratings:
+                    kw["scale"] = (cfg.ratings.get("scale_min", 0.0), cfg.ratings.get("scale_max", 100.0))
+                read_ratings(cfg.ratings[role], **kw)
+    video_start_on_signals(
+        recs["client"].attrs["start_utc"], start_utc=cfg.ratings.get("start_utc"),
+        start_tag=cfg.ratings.get("start_tag"), offset_s=cfg.ratings.get("offset_s"),
+        client_rec=recs["client"], client_offset_s=cfg.persons["client"].offset_s,
+    )
+
+
+def _check_stream_lengths(cfg, role, rec, ser, mods) -> None:
+    """Refuse a modality with less valid data (first to last finite sample) than one analysis window:
+    it cannot give a single synchrony value, so it is a truncated or broken stream (often beside
+    streams of the same device that run far longer), not a result."""
+    fs = float(ser.attrs.get("fs", 0) or 0)
+    if fs <= 0:
+        return
+    spans = {}
+    for mod in mods:
+        ok = np.flatnonzero(np.isfinite(np.asarray(ser[mod].values, dtype=float)))
+        spans[mod] = 0.0 if ok.size == 0 else (ok[-1] - ok[0] + 1) / fs
+    longest = max(spans.values())
+    window = cfg.analysis["window"]
+    total = ser.sizes.get("time", 0) / fs
+    for mod, span in spans.items():
+        if span < window <= total:  # (a window longer than the whole recording is reported later)
+            stream = ser[mod].attrs.get("source") or ser.attrs.get(f"{mod}_source") or mod
+            child = rec.children.get(stream)
+            source = child.attrs.get("source") if child is not None else None
+            source = source or rec.attrs.get("source", "")
+            other = max(spans, key=spans.get)
+            versus = (f", while its {other} runs {longest:.1f} s; the streams' lengths differ wildly"
+                      if longest >= window else "")
+            raise InputError(
+                f"{source}: the {role}'s {mod} (from its {stream} stream) holds only {span:.1f} s of valid data, "
+                f"shorter than one analysis window ({window:g} s){versus} (a truncated file, or the sensor off "
+                f"the skin?). Fix the file, or drop {mod!r} from [analysis] modalities in {cfg.path}"
+            )
+
+
+def _clock_hint(recs, offsets) -> str:
+    """A sentence on how far apart the two devices' clocks start (whole hours suggest a time-zone slip)."""
+    try:
+        d = (utc_to_unix(recs["therapist"].attrs["start_utc"]) + offsets["therapist"]) - (
+            utc_to_unix(recs["client"].attrs["start_utc"]) + offsets["client"])
+    except (KeyError, ValueError, TypeError):
+        return ""
+    text = f"The therapist's recording starts {d:+.1f} s ({d / 3600:+.2f} h) from the client's"
+    hours = round(d / 3600)
+    if hours and abs(d - hours * 3600) < 600:
+        text += (f"; that is about {abs(hours)} h, as a time-zone, daylight-saving or date setting would give; "
+                 "check both devices' clocks or set offset_s in [client] or [therapist]")
+    else:
+        text += "; check the devices' clocks and offset_s in [client] / [therapist]"
+    return text + "."
 
 
 def _align(cfg, recs, dyad, groups):
@@ -372,7 +445,8 @@ def _align(cfg, recs, dyad, groups):
                     w = n[i0:i1]
                     ok = w > 0
                     seg["sync"][mod] = _num(np.sum(mean[i0:i1][ok] * w[ok]) / w[ok].sum()) if ok.any() else None
-                    seg["band_hi"][mod] = _num(np.nanmean(band[i0:i1][ok])) if ok.any() else None
+                    bvals = band[i0:i1][ok]
+                    seg["band_hi"][mod] = _num(np.mean(bvals[np.isfinite(bvals)])) if np.isfinite(bvals).any() else None
                     seg["n_windows"][mod] = int(w.sum())
             segs[role][kind] = found
     rsum["segments"] = segs
@@ -406,6 +480,7 @@ def write_outputs(tree: xr.DataTree, out_dir) -> dict[str, Path]:
         raise InputError(f"{out}: cannot write the output folder ({exc.strerror or exc})") from None
     sid = tree.attrs["session_id"]
     final = output_paths(out, sid)
+    moved: list[Path] = []
     try:
         staged = {k: tmp / p.name for k, p in final.items()}
         _to_netcdf(tree, staged["netcdf"])
@@ -417,16 +492,25 @@ def write_outputs(tree: xr.DataTree, out_dir) -> dict[str, Path]:
         write_report(tree, staged["html"])
         staged["summary_json"].write_text(tree["summary"].attrs["json"] + "\n", encoding="utf-8")
         written = {}
+        # the summary JSON marks a finished run: drop an older one before any file is replaced
+        final["summary_json"].unlink(missing_ok=True)
         for f in figs:
             os.replace(f, out / f.name)
+            moved.append(out / f.name)
             written[f.stem] = out / f.name
         for key in ("netcdf", "aligned_csv", "html", "summary_json"):
             if key in staged:
                 os.replace(staged[key], final[key])
+                moved.append(final[key])
                 written[key] = final[key]
         return written
-    except OSError as exc:
-        raise InputError(f"{out}: writing the outputs failed ({exc.strerror or exc}); nothing was left behind") from None
+    except BaseException as exc:
+        for p in moved:  # a half-renamed set must not look like a result
+            p.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"{out}: writing the outputs failed ({exc.strerror or exc}); nothing was left "
+                             "behind") from None
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

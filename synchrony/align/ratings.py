@@ -272,7 +272,7 @@ def read_ratings(path, *, scale: tuple[float, float] = (0, 100), format: str | N
         raise InputError(f"{source}: expected rating rows after the header, found none")
     bad = np.flatnonzero(~np.isfinite(t))
     if bad.size:
-        raise InputError(f"{where(source, int(ln[bad[0]]), 'time')}expected a finite time, found {t[bad[0]]!r}")
+        raise InputError(f"{where(source, int(ln[bad[0]]), 'time')}expected a finite time, found {float(t[bad[0]])!r}")
     if t.size > 1:
         bad = np.flatnonzero(~(np.diff(t) > 0))
         if bad.size:

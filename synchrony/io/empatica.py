@@ -90,6 +90,13 @@ MAX_COMPRESSION_RATIO = 1000.0
 #: the ratio is only checked for members above this size (16 MiB; a day of E4 BVP is ~40 MB)
 _RATIO_MIN_BYTES = 16 * 1024 * 1024
 
+#: the streams of one E4 export start within seconds of each other; a day apart means a damaged header
+_MAX_START_SPREAD_US = 86400 * 1_000_000
+
+#: plausible header values: unix seconds below 1e11 (year 5138), rates of 1 mHz to 100 kHz
+_MAX_UNIX_S = 1e11
+_MIN_RATE_HZ, _MAX_RATE_HZ = 1e-3, 1e5
+
 _HINT = "Is this an E4 export? Row 1 must be the start time (UTC unix seconds), row 2 the rate in Hz."
 
 
@@ -117,6 +124,9 @@ def _unix_us(token: str, source, line: int, what: str) -> int:
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         raise InputError(f"{where(source, line)}expected {what}, found {token.strip()!r}. {_HINT}") from None
+    if not 0 <= value < _MAX_UNIX_S:
+        raise InputError(f"{where(source, line)}expected {what} between 0 (1970) and {_MAX_UNIX_S:g} "
+                         f"(year 5138), found {token.strip()!r}. {_HINT}")
     return int((value * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
@@ -149,6 +159,9 @@ def _parse_regular(lines: list[str], source: str, stream: str, ncols: int) -> _P
     fs = rates[0]
     if not is_positive_finite(fs):
         raise InputError(f"{where(source, 2)}expected a positive, finite sampling rate in Hz, found {lines[1].strip()!r}")
+    if not _MIN_RATE_HZ <= fs <= _MAX_RATE_HZ:
+        raise InputError(f"{where(source, 2)}expected a sampling rate between {_MIN_RATE_HZ:g} and "
+                         f"{_MAX_RATE_HZ:g} Hz (the E4 records at 1-64 Hz), found {lines[1].strip()!r}")
     values = parse_block(lines[2:], source, first_line=3, ncols=ncols, what="a number")
     return _Parsed(stream, source, starts[0], fs, values if ncols > 1 else values[:, 0])
 
@@ -176,7 +189,7 @@ def _parse_tags(lines: list[str], source: str) -> _Parsed:
         if v is None:
             raise InputError(f"{where(source, i + 1)}expected a tag instant (UTC unix seconds), found an empty line")
     us = np.asarray(instants, dtype=np.int64)
-    _check_increasing(us.astype(np.float64), source, first_line=1, what="tag instants", strict=False)
+    _check_increasing(us / 1e6, source, first_line=1, what="tag instants (UTC unix seconds)", strict=False)
     return _Parsed("tags", source, None, None, np.arange(1, len(us) + 1, dtype=np.int64), instants_us=us)
 
 
@@ -188,7 +201,8 @@ def _check_increasing(t: np.ndarray, source, *, first_line: int, what: str, stri
     if bad.size:
         i = int(bad[0]) + 1
         raise InputError(
-            f"{where(source, first_line + i)}expected {what} in increasing order, found {t[i]!r} after {t[i - 1]!r}"
+            f"{where(source, first_line + i)}expected {what} in increasing order, found {float(t[i])!r} after "
+            f"{float(t[i - 1])!r}"
         )
 
 
@@ -209,7 +223,7 @@ def _zip_members(path: Path) -> dict[str, tuple[str, bytes]]:
     """Read the E4 members of a zip in memory: canonical file name -> (source label, bytes)."""
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise InputError(f"{path}: expected a zip archive (E4 export), but it is unreadable: {exc}. "
                          "The file may be truncated or corrupt; download it again.") from exc
     with zf:
@@ -297,6 +311,13 @@ def _build(parsed: list[_Parsed], source: Path) -> xr.DataTree:
                              f"{', '.join(n for n in E4_FILES if n != 'tags.csv')} is present")
         starts = tag_us[:1]
     origin_us = min(starts)
+    if max(starts) - origin_us > _MAX_START_SPREAD_US:
+        median = sorted(starts)[len(starts) // 2]
+        odd = max((p for p in parsed if p.start_us is not None), key=lambda p: abs(p.start_us - median))
+        raise InputError(
+            f"{where(odd.source, 1)}expected the start time of every file of one E4 export within a day of the "
+            f"others, found {utc_from_unix(odd.start_us / 1e6)} while the others start near "
+            f"{utc_from_unix(median / 1e6)}; the file's first row is probably damaged")
     origin = utc_from_unix(origin_us / 1e6)
     streams: dict[str, xr.Dataset] = {}
     order = {spec[0]: i for i, spec in enumerate(E4_FILES.values())}
@@ -449,5 +470,5 @@ def sniff(path) -> bool:
             return False
         with open(path, "rb") as fh:
             return _looks_like_e4_header(fh.read(4096).decode("utf-8", "replace"))
-    except (OSError, zipfile.BadZipFile, ValueError):
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError):
         return False

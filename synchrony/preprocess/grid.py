@@ -32,6 +32,9 @@ import xarray as xr
 from ..errors import InputError
 from ..recording import utc_from_unix, utc_to_unix
 
+#: longest span one recording may cover (7 days): beyond it a start time is wrong, not the session long
+MAX_RECORDING_S = 7 * 86400.0
+
 __all__ = [
     "VALID",
     "GAP",
@@ -99,6 +102,16 @@ def recording_grid(rec: xr.DataTree, fs: float) -> np.ndarray:
     if not (np.isfinite(fs) and fs > 0):
         raise InputError(f"fs_out: expected a positive sampling rate in Hz, found {fs!r}")
     _, end = recording_span(rec)
+    if end > MAX_RECORDING_S:
+        first = min(((float(c["time"].values[0]), n) for n, c in rec.children.items() if c.sizes.get("time")),
+                    default=(0.0, "?"))
+        last = max(((float(c["time"].values[-1]), c.attrs.get("source", n)) for n, c in rec.children.items()
+                    if c.sizes.get("time")), default=(0.0, "?"))
+        raise InputError(
+            f"{rec.attrs.get('source', 'recording')}: its streams span {end / 86400:.1f} days (from the start of "
+            f"{first[1]} to the end of {last[1]}), more than the {MAX_RECORDING_S / 86400:g} days one recording "
+            "may cover; a start time in one of its files is probably wrong"
+        )
     n = int(np.floor(end * fs + 1e-9))
     return np.arange(max(n, 1), dtype=np.float64) / fs
 
