@@ -461,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     rows: list[list[str]] = []
     t_start = time.perf_counter()
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     results = [_run_case(c, rows, notes) for c in _cases(args.quick)]
     _r_peers(notes)
     acc = _offset_accuracy(args.quick)
@@ -474,7 +475,9 @@ def main(argv: list[str] | None = None) -> int:
                  f" ({os.cpu_count()} CPUs visible, numba threads {numba.get_num_threads()}),"
                  f" Python {platform.python_version()}, numpy {np.__version__}, numba "
                  f"{numba.__version__}; {time.strftime('%Y-%m-%d')}; the whole run took "
-                 f"{total:.0f} s. Times are medians of repeated calls (1 call for the slow "
+                 f"{total:.0f} s; 1-min load average {load0:.1f} at the start and "
+                 f"{(os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')):.1f} at "
+                 "the end. Times are medians of repeated calls (1 call for the slow "
                  "peers) in one process after the compiled kernel is loaded; the machine is "
                  "shared, so absolute times are noisy and the ratios in one run are the figures"
                  " to read. Input: AR(1) x and a noisy copy delayed 3 samples.")

@@ -313,6 +313,19 @@ def _update_steps(acc, vo, vn, vm, so, sn, sm, S):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _direct_lags(acc, xw, m1, yv, mv, W):
+    """acc[j] = Σ_i (xw[i] - m1) (yv[i + j] - mv[j]): centred co-moments of one x window with
+    consecutive y windows, the lag loop innermost so that it vectorises."""
+    n = acc.shape[0]
+    for j in range(n):
+        acc[j] = 0.0
+    for i in range(W):
+        dx = xw[i] - m1
+        for j in range(n):
+            acc[j] += dx * (yv[i + j] - mv[j])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _update_rev(acc, x, mx, lo, hi, D, W, so, sn, sm):
     """:func:`_update` for y-fixed lags, whose x starts ``lo, lo+D, … < hi`` run backwards
     in lag order."""
@@ -423,7 +436,30 @@ def _chunk(x0, y0, x, y, badx, bady, mx, isx, cx, my, isy, cy, W, S, b0, ox, tau
         if store:
             row = out[k]
         if direct or k < kA or k > kB:
+            # x-fixed lags of a window with all samples finite: one pass, vectorised over lags
+            vec = (D == 1 and jx1 > jx0 and k >= kA and k <= kB
+                   and _span_clean(badx, bady, b0, S, W, lo_ox, hi_ox, lo_oy, hi_oy, k, k))
+            if vec:
+                ax = b0 + k * S
+                lo = ax + tau0 + jx0
+                n = jx1 - jx0
+                _direct_lags(sxy[jx0:jx1], x[ax:ax + W], mx[ax], y[lo:lo + n + W - 1],
+                             my[lo:lo + n], W)
+                nb = _scale(row[jx0:jx1], sxy[jx0:jx1], isx[ax], isy[lo:lo + n], np.inf)
+                if counts:
+                    nrow[jx0:jx1] = W
+                if nb:
+                    for j in range(jx0, jx1):
+                        if not (row[j] == row[j]):
+                            ay = ax + tau[j]
+                            if cx[ax] or cy[ay]:
+                                row[j] = np.nan
+                            else:
+                                r, n2 = _cell(x0, y0, ax, ay, W, minn)
+                                row[j] = r
             for j in range(J):
+                if vec and j >= jx0 and j < jx1:
+                    continue
                 if k >= klo[j] and k <= khi[j]:
                     ax = b0 + k * S + ox[j]
                     ay = ax + tau[j]
