@@ -210,8 +210,9 @@ def _run(cfg: SessionConfig, step, partners) -> xr.DataTree:
         st = None
         if a["surrogates"] > 0:
             skw = dict(n_surrogates=a["surrogates"], statistic=a["statistic"], random_state=_seed(a["random_state"], i))
-            if a["surrogate_method"] != "auto":
-                skw["method"] = a["surrogate_method"]
+            # "auto": circular shifts, calibrated like the cyclic segment shuffle (RESULTS.md,
+            # Statistics) but with as many surrogates as asked for, so p can reach 1/(n + 1)
+            skw["method"] = "circular_shift" if a["surrogate_method"] == "auto" else a["surrogate_method"]
             st = surrogate_test(x, y, **kw, **skw)
             band_lo = st["null_lo"].reindex(time=ds["time"].values, method="nearest", tolerance=1e-6)
             band_hi = st["null_hi"].reindex(time=ds["time"].values, method="nearest", tolerance=1e-6)

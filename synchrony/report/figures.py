@@ -98,6 +98,14 @@ def _require_vars(ds: xr.Dataset, names: Sequence[str], what: str) -> None:
         )
 
 
+def _legend_right(ax, handles=None, labels=None) -> None:
+    """A legend outside the axes on the right, so that it never hides data."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0,
+              fontsize=8, frameon=False)
+
+
 def _minutes(seconds) -> np.ndarray:
     return np.asarray(seconds, dtype=float) / 60.0
 
@@ -138,6 +146,9 @@ def plot_wcc_heatmap(ds_mod: xr.Dataset, *, modality: str | None = None) -> Figu
     ...                 coords={"time": [15.0, 16.0, 17.0, 18.0], "lag": [-1.0, 0.0, 1.0]})
     >>> plot_wcc_heatmap(ds, modality="hr").axes[0].get_title()
     'HR: windowed cross-correlation r(time, lag)'
+    >>> fig = plot_wcc_heatmap(ds.assign(peak_lag=("time", [0.0, 1, 1, -1])))
+    >>> fig.axes[0].images[0].get_clim()
+    (-1.0, 1.0)
     """
     _require_vars(ds_mod, ["r"], "WCC heatmap")
     r = ds_mod["r"].transpose("time", "lag")
@@ -164,13 +175,17 @@ def plot_wcc_heatmap(ds_mod: xr.Dataset, *, modality: str | None = None) -> Figu
             rasterized=True,
         )
     if "peak_lag" in ds_mod:
-        ax.plot(tm, np.asarray(ds_mod["peak_lag"].values, dtype=float), color="black",
-                lw=0.7, alpha=0.85, label="peak lag")
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+        # dots, not a line: the peak jumps between lags where the correlation is flat
+        ax.plot(tm, np.asarray(ds_mod["peak_lag"].values, dtype=float), ls="none",
+                marker=".", ms=1.6, color="black", alpha=0.8, label="peak lag")
+
     convention = str(ds_mod.attrs.get("lag_convention") or DEFAULT_LAG_CONVENTION)
     ax.set_ylabel("lag (s)\n" + textwrap.fill(convention, 38), fontsize=9)
     ax.set_xlabel("time (min, window centre, signals clock)")
-    ax.set_title(f"{_name(ds_mod, modality)}: windowed cross-correlation r(time, lag)")
+    title = f"{_name(ds_mod, modality)}: windowed cross-correlation r(time, lag)"
+    if "peak_lag" in ds_mod:
+        title += "; black dots: peak lag"
+    ax.set_title(title)
     cbar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
     cbar.set_label("Pearson r (grey: too few valid samples)", fontsize=8)
     return fig
@@ -234,7 +249,7 @@ def plot_sync_band(ds_mod: xr.Dataset, *, modality: str | None = None) -> Figure
     ax.set_xlabel("time (min, window centre, signals clock)")
     ax.set_ylabel(str(ds_mod["sync"].attrs.get("long_name") or "sync (Fisher z of peak r)"),
                   fontsize=9)
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.8, ncol=3)
+    _legend_right(ax)
     return fig
 
 
@@ -309,17 +324,17 @@ def plot_ratings(
             for rank, seg in enumerate(_segment_list(segments, role, kind), start=1):
                 a, b = float(seg["start_s"]) / 60.0, float(seg["end_s"]) / 60.0
                 ax.axvspan(a, b, color=_SEGMENT_COLORS[kind], alpha=0.22, lw=0)
-                ax.text((a + b) / 2, 97, f"{sign}{rank}", ha="center", va="top", fontsize=8,
+                ax.text((a + b) / 2, 103, f"{sign}{rank}", ha="center", va="bottom", fontsize=8,
                         color=_SEGMENT_COLORS[kind], fontweight="bold")
         ax.axhline(50, color="black", lw=0.5, ls=":", alpha=0.6)
-        ax.set_ylim(0, 100)
+        ax.set_ylim(-2, 113)  # room above 100 for the rank labels
         ax.set_yticks([0, 25, 50, 75, 100])
         ax.set_ylabel(f"{role} rating")
         handles, labels = ax.get_legend_handles_labels()
         handles += [Patch(color=_SEGMENT_COLORS["helpful"], alpha=0.3),
                     Patch(color=_SEGMENT_COLORS["hindering"], alpha=0.3)]
         labels += [f"{role}: most helpful (+rank)", f"{role}: most hindering (−rank)"]
-        ax.legend(handles, labels, loc="lower left", fontsize=7.5, ncol=4, framealpha=0.85)
+        _legend_right(ax, handles, labels)
     axes[0].set_title("Dial ratings (0 hindering … 100 helpful) and synchrony, video clock")
     if modalities:
         ax = axes[-1]
@@ -328,7 +343,7 @@ def plot_ratings(
                     color=_MODALITY_COLORS[i % len(_MODALITY_COLORS)], label=f"{mod} sync")
         ax.axhline(0.0, color="black", lw=0.5, alpha=0.5)
         ax.set_ylabel("sync (z)")
-        ax.legend(loc="upper right", fontsize=8, ncol=len(modalities), framealpha=0.85)
+        _legend_right(ax)
     axes[-1].set_xlabel("time from video start (min)")
     return fig
 
@@ -338,6 +353,20 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def _ylim_from_valid(ax, da: xr.DataArray, quality: xr.DataArray | None) -> None:
+    """Scale y to the valid samples (invalid ones, e.g. a 0 µS contact loss, may clip),
+    leaving room at the bottom for the invalid-stretch bars."""
+    values = np.asarray(da.values, dtype=float)
+    if quality is not None:
+        values = np.where(np.asarray(quality.transpose(*da.dims).values) == 0, values, np.nan)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = (hi - lo) * 0.05 or max(abs(hi) * 0.05, 1e-6)
+    ax.set_ylim(lo - 3 * pad, hi + pad)
 
 
 def plot_signals(
@@ -404,12 +433,13 @@ def plot_signals(
                 ax.broken_barh(spans, (0.01 + 0.045 * i, 0.035), color=color, alpha=0.8,
                                transform=ax.get_xaxis_transform(),
                                label=f"{role} invalid ({100 * bad.mean():.1f}%)")
+        _ylim_from_valid(ax, da, quality)
         if video_start_s is not None and np.isfinite(video_start_s):
             ax.axvline(float(video_start_s) / 60.0, color="black", ls="--", lw=0.8,
                        label="video start")
         units = da.attrs.get("units") or _UNITS.get(name.lower(), "")
         ax.set_ylabel(f"{name} ({units})" if units else name)
-        ax.legend(loc="upper right", fontsize=7.5, ncol=5, framealpha=0.85)
+        _legend_right(ax)
     axes[0].set_title("Analysis signals (solid: valid; faint and bars: flagged invalid)")
     axes[-1].set_xlabel("time (min, signals clock)")
     return fig

@@ -27,8 +27,8 @@ import json
 import logging
 import math
 import os
-import tempfile
 import tomllib
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,7 +227,7 @@ def _figure_plan(tree: xr.DataTree) -> list[tuple[str, str, str, Callable]]:
             plan.append((
                 f"{mod}_wcc", f"{mod.upper()}: windowed cross-correlation",
                 f"Pearson r per window (x: window centre) and lag (y); {convention}. "
-                "The black line is the peak lag per window; grey cells had too few valid samples.",
+                "Black dots mark the peak lag per window; grey cells had too few valid samples.",
                 lambda ds=ds, mod=mod: plot_wcc_heatmap(ds, modality=mod),
             ))
         if "sync" in ds:
@@ -657,9 +657,11 @@ def render_html(tree: xr.DataTree, figures: list[RenderedFigure] | None = None) 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # a unique hidden name in the same folder (os.replace is atomic only within one file
+    # system); opened with "xb" so the file gets the usual umask permissions
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "xb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:

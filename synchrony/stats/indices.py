@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 from numpy.lib.stride_tricks import sliding_window_view
 
-from synchrony.errors import ConfigError, InputError, SynchronyWarning
+from synchrony.errors import ConfigError, InputError
 from synchrony.stats.surrogates import as_generator
 
 __all__ = ["ssi", "susy", "rmea_summary", "running_slope", "running_pearson"]

@@ -11,7 +11,9 @@ leave every gap where it was, still NaN.
 
 - :func:`segment_shuffle`: the series cut into slots of ``segment_n`` samples (the last one
   shorter when ``N`` is not a multiple), slot contents deranged so that no segment stays in
-  place (Moulder et al. 2018).
+  place (Moulder et al. 2018): uniformly random derangements, or (``cyclic=True``)
+  rotations by whole segments, the only kind the surrogate test uses (random
+  derangements are miscalibrated; see :mod:`synchrony.stats.inference`).
 - :func:`circular_shift`: the series rotated by a random shift kept away from zero.
 - :func:`phase_randomise`: Fourier phases randomised, amplitudes kept (Theiler et al. 1992).
 - :func:`iaaft`: iterative amplitude-adjusted Fourier transform (Schreiber & Schmitz 1996),
@@ -140,6 +142,7 @@ def segment_shuffle(
     n_surrogates: int = 1,
     random_state: int | np.random.Generator | None = None,
     return_permutations: bool = False,
+    cyclic: bool = False,
 ):
     """Segment-shuffled surrogates: slot contents deranged, none left in place.
 
@@ -159,6 +162,11 @@ def segment_shuffle(
         Source of randomness.
     return_permutations : bool
         Also return the ``(n_surrogates, n_slots)`` slot permutations.
+    cyclic : bool
+        Draw only rotations ``p -> (p + d) % n_slots``, ``d`` uniform on ``1..n_slots-1``:
+        still derangements, and the ones :func:`synchrony.stats.surrogate_test` uses,
+        because random derangements are miscalibrated on autocorrelated signals (see
+        :mod:`synchrony.stats.inference`).
 
     Returns
     -------
@@ -179,7 +187,12 @@ def segment_shuffle(
             f"a series of {y.size} samples; at least 2 are needed"
         )
     rng = as_generator(random_state)
-    perms = np.stack([derangement(starts.size, random_state=rng) for _ in range(n)])
+    k = starts.size
+    if cyclic:
+        d = rng.integers(1, k, size=n)
+        perms = (np.arange(k)[None, :] + d[:, None]) % k
+    else:
+        perms = np.stack([derangement(k, random_state=rng) for _ in range(n)])
     out = np.stack([apply_slot_permutation(y, segment_n, p) for p in perms])
     return (out, perms) if return_permutations else out
 
@@ -323,16 +336,19 @@ def iaaft(
         amp = np.abs(np.fft.rfft(run))
         sorted_vals = np.sort(run)
         s = np.stack([rng.permutation(run) for _ in range(n)])
-        ranks = np.argsort(np.argsort(s, axis=1), axis=1)
+        order = np.argsort(s, axis=1, kind="stable")
+        vals = np.broadcast_to(sorted_vals, s.shape)
         for _ in range(max_iter):
             spec = np.fft.rfft(s, axis=1)
-            spec = amp[None, :] * np.exp(1j * np.angle(spec))
-            s_spec = np.fft.irfft(spec, n=run.size, axis=1)
-            new_ranks = np.argsort(np.argsort(s_spec, axis=1), axis=1)
-            s = sorted_vals[new_ranks]
-            if np.array_equal(new_ranks, ranks):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                phase = np.where(spec != 0, spec / np.abs(spec), 1.0)
+            s_spec = np.fft.irfft(amp[None, :] * phase, n=run.size, axis=1)
+            new_order = np.argsort(s_spec, axis=1, kind="stable")
+            s = np.empty_like(s_spec)
+            np.put_along_axis(s, new_order, vals, axis=1)  # rank-order: exact values back
+            if np.array_equal(new_order, order):
                 break
-            ranks = new_ranks
+            order = new_order
         return s
 
     return _per_run(y, n_surrogates, random_state, min_run_n, make)

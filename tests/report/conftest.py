@@ -83,9 +83,9 @@ SUMMARY = {
 
 
 def _smooth_walk(rng: np.random.Generator, n: int, scale: float, width: int) -> np.ndarray:
-    steps = rng.normal(0.0, scale, n)
+    walk = np.cumsum(rng.normal(0.0, scale, n + width))
     kernel = np.hanning(width)
-    return np.convolve(np.cumsum(steps), kernel / kernel.sum(), mode="same")
+    return np.convolve(walk, kernel / kernel.sum(), mode="valid")[:n]
 
 
 def _signals(rng: np.random.Generator) -> xr.Dataset:
@@ -166,8 +166,8 @@ def _modality(rng: np.random.Generator, name: str, strength: float) -> xr.Datase
 
 def _aligned(rng: np.random.Generator, mods: dict[str, xr.Dataset]) -> xr.Dataset:
     t = np.arange(0.0, VIDEO_S, 1.0)
-    client = np.clip(52 + 14 * np.sin(2 * np.pi * t / 400) + _smooth_walk(rng, t.size, 1.5, 20), 0, 100)
-    therapist = np.clip(53 + 10 * np.cos(2 * np.pi * t / 330) + _smooth_walk(rng, t.size, 1.5, 20), 0, 100)
+    client = np.clip(52 + 14 * np.sin(2 * np.pi * t / 400) + 0.5 * _smooth_walk(rng, t.size, 1.0, 20), 0, 100)
+    therapist = np.clip(53 + 10 * np.cos(2 * np.pi * t / 330) + 0.5 * _smooth_walk(rng, t.size, 1.0, 20), 0, 100)
     data = {"rating_client": ("time", client), "rating_therapist": ("time", therapist)}
     for name, ds in mods.items():
         src_t = ds["time"].values

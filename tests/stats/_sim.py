@@ -90,3 +90,32 @@ def rejection_rate(method: str, kind: str, *, n_pairs: int, minutes: float = 20.
                            random_state=seed + 10**6 + i, **extra)
         ps[i] = float(t.p_value)
     return float(np.mean(ps <= alpha)), ps
+
+
+def random_derangement_rate(kind: str, *, n_pairs: int, minutes: float = 20.0,
+                            segment_s: float = 80.0, n_surrogates: int = 99,
+                            alpha: float = 0.05, seed: int = 0, fs: float = 4.0,
+                            window: float = 30.0, step: float = 1.0, max_lag: float = 5.0):
+    """False-positive rate of the procedure NOT offered: random derangements of segments,
+    statistic (mean |z|) over the windows inside one segment, for data and surrogates."""
+    import importlib
+
+    from synchrony.stats import inference, surrogates
+
+    wcc = importlib.import_module("synchrony.core.wcc")
+    w, s, lag, d = wcc.seconds_to_samples(fs, window, step, max_lag)
+    kw = dict(window_n=w, step_n=s, max_lag_n=lag, lag_step_n=d, min_valid=0.5)
+    seg = int(round(segment_s * fs))
+    hits = 0
+    for i in range(n_pairs):
+        x, y = simulate_pair(kind, minutes=minutes, fs=fs, random_state=seed + i)
+        rng = np.random.default_rng(seed + 10**6 + i)
+        k = -(-x.size // seg)
+        perms = np.stack([surrogates.derangement(k, random_state=rng)
+                          for _ in range(n_surrogates)])
+        data, used, null, _ = inference._segment_null(
+            x, y, perms, seg_n=seg, kw=kw, statistic="mean_abs_z", band="peak_z",
+            many=wcc.window_stats_many)
+        stat = inference.reduce_statistic(data, used, "mean_abs_z")
+        hits += (1 + np.sum(null >= stat)) / (1 + n_surrogates) <= alpha
+    return hits / n_pairs

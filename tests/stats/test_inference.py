@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from synchrony.errors import ConfigError, InputError, SynchronyWarning
+from synchrony.errors import ConfigError, InputError
 from synchrony.stats import inference as inf
 from synchrony.stats import surrogates as sur
 from tests.stats import _slow
@@ -44,26 +44,66 @@ def twin_stat(x, ys, used_rows, statistic):
     return np.array(out)
 
 
+def _join_free(starts, n, d_pos_last, d_pos_first):
+    """Windows whose reach [t-L, t+W+L) holds no position strictly between y's last and
+    first sample (the pad) and does not hold both: the twin of the join rule."""
+    ok = []
+    for a in starts:
+        reach = set(range(a - L, a + W + L))
+        between = set(range(d_pos_last + 1, d_pos_first))
+        ok.append(not (reach & between) and not ({d_pos_last, d_pos_first} <= reach))
+    return np.array(ok)
+
+
 @pytest.mark.parametrize("statistic", ["mean_abs_z", "peak", "lead_minus_follow"])
-def test_segment_shuffle_null_is_the_statistic_of_the_generated_surrogates(kernel, statistic):
-    x, y = _pair()
+@pytest.mark.parametrize("n", [480, 470])  # 470: a remainder segment, NaN-extended
+def test_segment_shuffle_null_is_the_statistic_of_rotated_segments(kernel, statistic, n):
+    x, y = _pair(n=n)
     y[200:215] = np.nan
-    with pytest.warns(SynchronyWarning, match="8 segments"):  # few segments: warned
-        t = inf.surrogate_test(x, y, **PAR, method="segment_shuffle", n_surrogates=12,
-                               statistic=statistic, random_state=11, segment=30.0)
-    seg = 60
-    assert t.attrs["segment_n"] == seg and t.attrs["n_segments"] == 8
-    rng = np.random.default_rng(11)
-    perms = [sur.derangement(8, random_state=rng) for _ in range(12)]
-    ys = [sur.apply_slot_permutation(y, seg, p) for p in perms]
-    starts = np.arange(0, 480 - W + 1, S)
-    # the twin's own rule: lag reach [t-L, t+W+L) inside one 60-sample segment
-    used = np.array([(a - L) >= 0 and (a - L) // seg == (a + W + L - 1) // seg for a in starts])
-    np.testing.assert_array_equal(t.used.values, used)
-    np.testing.assert_allclose(t.null.values, twin_stat(x, ys, [used] * 12, statistic),
+    t = inf.surrogate_test(x, y, **PAR, method="segment_shuffle", n_surrogates=5,
+                           statistic=statistic, random_state=11, segment=30.0)
+    seg, k = 60, 8
+    assert t.attrs["segment_n"] == seg and t.attrs["n_segments"] == k
+    shifts = t.attrs["segment_shifts"]
+    assert len(shifts) == 5 and len(set(shifts)) == 5 and 0 not in shifts
+    starts = np.arange(0, n - W + 1, S)
+    ys, used = [], []
+    for d in shifts:
+        perm = (np.arange(k) + d) % k  # slot p gets slot p + d: a cyclic derangement
+        ys.append(sur.apply_slot_permutation(y, seg, perm))
+        # y's last sample lands at n-1-d*seg, its first at (k-d)*seg
+        used.append(_join_free(starts, n, n - 1 - d * seg, (k - d) * seg))
+    np.testing.assert_allclose(t.null.values, twin_stat(x, ys, used, statistic),
                                rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(float(t.statistic), twin_stat(x, [y], [used], statistic)[0],
+    every = np.ones(starts.size, bool)
+    np.testing.assert_allclose(float(t.statistic), twin_stat(x, [y], [every], statistic)[0],
                                rtol=1e-9)
+
+
+def test_segment_shuffle_uses_each_rotation_once_when_more_are_asked():
+    x, y = _pair()
+    t = inf.surrogate_test(x, y, **PAR, n_surrogates=200, random_state=0, segment=30.0)
+    assert t.attrs["n_surrogates"] == 7 and t.attrs["n_surrogates_requested"] == 200
+    assert t.attrs["segment_shifts"] == list(range(1, 8))
+    assert float(t.p_value) >= 1 / 8
+
+
+def test_random_derangement_null_matches_generated_surrogates(kernel):
+    """The procedure kept only for the benchmark (not offered) is still computed right."""
+    x, y = _pair()
+    seg, k = 60, 8
+    rng = np.random.default_rng(11)
+    perms = np.stack([sur.derangement(k, random_state=rng) for _ in range(6)])
+    kw = dict(window_n=W, step_n=S, max_lag_n=L, lag_step_n=1, min_valid=0.5)
+    data, used, null, _ = inf._segment_null(x, y, perms, seg_n=seg, kw=kw,
+                                            statistic="mean_abs_z", band="peak_z",
+                                            many=kernel[1])
+    starts = np.arange(0, 480 - W + 1, S)
+    twin_used = np.array([(a - L) >= 0 and (a - L) // seg == (a + W + L - 1) // seg
+                          for a in starts])
+    np.testing.assert_array_equal(used, twin_used)
+    ys = [sur.apply_slot_permutation(y, seg, p) for p in perms]
+    np.testing.assert_allclose(null, twin_stat(x, ys, [used] * 6, "mean_abs_z"), rtol=1e-9)
 
 
 def test_circular_shift_null_leaves_out_wrap_windows(kernel):
@@ -169,7 +209,8 @@ def test_coupled_pair_is_detected_and_independent_is_not():
     for method in ("segment_shuffle", "circular_shift", "phase"):
         t = inf.surrogate_test(x, y, fs=4.0, window=30, step=2, max_lag=5, method=method,
                                n_surrogates=99, random_state=0)
-        assert float(t.p_value) == pytest.approx(0.01), method
+        # the data beats every surrogate: p = 1/(1 + n) (segment_shuffle: 19 rotations)
+        assert float(t.p_value) == pytest.approx(1 / (1 + t.attrs["n_surrogates"])), method
         assert float(t.effect_size) > 3, method
     lead = inf.surrogate_test(x, y, fs=4.0, window=30, step=2, max_lag=5, method="phase",
                               n_surrogates=99, random_state=0, statistic="lead_minus_follow")
@@ -197,17 +238,11 @@ def test_errors_name_the_parameter():
     with pytest.raises(ConfigError, match="min_shift"):
         inf.surrogate_test(x, y, **PAR, method="circular_shift", min_shift=14.0)
     with pytest.raises(ConfigError, match="segment"):
-        inf.surrogate_test(x, y, **PAR, segment=14.0)
+        inf.surrogate_test(x, y, **PAR, segment=14.0)  # 28 samples = W + 2L: too short
     with pytest.raises(InputError, match="same length"):
         inf.surrogate_test(x, y[:-1], **PAR)
     with pytest.raises(ConfigError, match="band"):
         inf.surrogate_test(x, y, **PAR, band="median")
-
-
-def test_few_segments_warn():
-    x, y = _pair()
-    with pytest.warns(SynchronyWarning, match="segments"):
-        inf.surrogate_test(x, y, **PAR, n_surrogates=5, segment=60.0, random_state=0)
 
 
 def test_public_name():
@@ -233,7 +268,8 @@ def test_segment_shuffle_band_covers_every_window():
     x, y = simulate_pair("hr", minutes=20, random_state=3)
     t = inf.surrogate_test(x, y, fs=4.0, window=30, step=1, max_lag=5, n_surrogates=200,
                            random_state=0)
-    assert t.attrs["n_segments"] == 20 and 0.2 < t.used.mean() < 0.5
+    # 20 minutes: the largest multiple of 20 segments longer than 40 s is 20 (of 60 s)
+    assert t.attrs["n_segments"] == 20 and t.attrs["n_surrogates"] == 19 and t.used.all()
+    # a window is left out only by the rotation whose join meets it: every band is finite
     assert np.all(np.isfinite(t.null_lo)) and np.all(np.isfinite(t.null_hi))
-    # used windows: the band is exactly the quantile over the surrogates' own values
     assert np.all(t.null_hi.values > t.null_lo.values)

@@ -146,3 +146,14 @@ def test_pseudo_dyads_roles_and_sessions():
 def test_bad_random_state_is_a_config_error():
     with pytest.raises(ConfigError, match="random_state"):
         sur.circular_shift(np.arange(10.0), 2, random_state="seed")
+
+
+def test_cyclic_segment_shuffle_rotates_whole_segments():
+    y = np.arange(20.0)
+    s, perms = sur.segment_shuffle(y, 5, n_surrogates=50, random_state=0, cyclic=True,
+                                   return_permutations=True)
+    d = perms[:, 0]
+    assert set(d.tolist()) == {1, 2, 3}  # all non-identity rotations of 4 slots occur
+    np.testing.assert_array_equal(perms, (np.arange(4)[None, :] + d[:, None]) % 4)
+    for row, k in zip(s, d):
+        np.testing.assert_array_equal(row, np.roll(y, -5 * k))
