@@ -311,3 +311,20 @@ def netcdf_attrs(attrs: dict) -> dict:
                 value = json.dumps(value.tolist() if isinstance(value, np.ndarray) else value, default=str)
         out[str(key)] = value
     return out
+
+
+def read_head(path, n: int) -> bytes | None:
+    """The first ``n`` bytes of a regular file, or ``None`` when it is not one or cannot be read.
+
+    Sniffers use it so that looking at a file never raises.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return None

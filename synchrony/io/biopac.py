@@ -46,7 +46,7 @@ import xarray as xr
 
 from ..errors import InputError, SynchronyWarning, require
 from ..recording import format_utc, utc_to_unix
-from ._common import StreamPart, assemble, name_channels
+from ._common import StreamPart, assemble, name_channels, read_head
 
 __all__ = ["read_biopac", "sniff"]
 
@@ -54,15 +54,8 @@ logger = logging.getLogger("synchrony")
 
 def sniff(path) -> bool:
     """True when the first 24 bytes look like an AcqKnowledge graph header (either byte order)."""
-    path = Path(path)
-    if not path.is_file():
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(24)
-    except OSError:
-        return False
-    if len(head) < 24:
+    head = read_head(path, 24)
+    if head is None or len(head) < 24:
         return False
     for order in "<>":
         version, = struct.unpack(order + "i", head[2:6])

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError, require
-from ._common import StreamPart, assemble, name_channels, zone
+from ._common import StreamPart, assemble, name_channels, read_head, zone
 
 __all__ = ["read_edf", "sniff"]
 
@@ -36,15 +36,8 @@ _BDF_MAGIC = b"\xffBIOSEMI"
 
 def sniff(path) -> bool:
     """True for a file whose first 8 bytes are the EDF version field or BioSemi's BDF marker."""
-    path = Path(path)
-    if not path.is_file():
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(256)
-    except OSError:
-        return False
-    if len(head) < 256:
+    head = read_head(path, 256)
+    if head is None or len(head) < 256:
         return False
     if head[:8] not in (_EDF_MAGIC, _BDF_MAGIC):
         return False

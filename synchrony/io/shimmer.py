@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
-from ._common import SHARED_NAMES, StreamPart, assemble, guess_stream, sanitise_name
+from ._common import SHARED_NAMES, StreamPart, assemble, guess_stream, read_head, sanitise_name
 
 __all__ = ["read_shimmer", "sniff"]
 
@@ -48,15 +48,10 @@ def _sep_line(line: str) -> str | None:
 
 def sniff(path) -> bool:
     """True for a text file whose first line is ``sep=`` and whose second names ``Shimmer_..._CAL`` columns."""
-    path = Path(path)
-    if not path.is_file():
+    raw = read_head(path, 4096)
+    if raw is None:
         return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096).decode("utf-8-sig", "replace")
-    except OSError:
-        return False
-    lines = head.splitlines()
+    lines = raw.decode("utf-8-sig", "replace").splitlines()
     if len(lines) < 2:
         return False
     sep = _sep_line(lines[0])

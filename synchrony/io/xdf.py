@@ -36,7 +36,7 @@ import xarray as xr
 
 from ..errors import InputError, require
 from ..recording import utc_to_unix
-from ._common import SHARED_NAMES, StreamPart, assemble, guess_stream, sanitise_name, zone
+from ._common import SHARED_NAMES, StreamPart, assemble, guess_stream, read_head, sanitise_name, zone
 
 __all__ = ["read_xdf", "sniff"]
 
@@ -50,14 +50,7 @@ _TYPES = {"ecg": "ecg", "ekg": "ecg", "ppg": "bvp", "bvp": "bvp", "eda": "eda", 
 
 def sniff(path) -> bool:
     """True for a file starting with the XDF magic ``XDF:``."""
-    path = Path(path)
-    if not path.is_file():
-        return False
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == b"XDF:"
-    except OSError:
-        return False
+    return read_head(path, 4) == b"XDF:"
 
 
 def _info(stream: dict, key: str, default: str = "") -> str:
