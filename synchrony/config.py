@@ -106,11 +106,20 @@ class SessionConfig:
         """SHA-256 over the config text and every input file's bytes (folders: their files, sorted)."""
         h = hashlib.sha256(self.text.encode())
         for p in self.input_files():
-            for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
-                if f.is_file():
-                    h.update(str(f.name).encode())
-                    h.update(file_sha256(f).encode())
+            h.update(path_sha256(p).encode())
         return h.hexdigest()
+
+
+def path_sha256(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's files (names and contents, in sorted order)."""
+    if path.is_file():
+        return file_sha256(path)
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(file_sha256(f).encode())
+    return h.hexdigest()
 
 
 def file_sha256(path: Path) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .config import ROLES, SessionConfig, file_sha256, load_config
+from .config import ROLES, SessionConfig, load_config, path_sha256
 from .errors import AlignmentError, InputError, SynchronyError, SynchronyWarning
 from .recording import format_utc, make_recording, utc_from_unix, utc_to_unix
 
@@ -260,7 +260,7 @@ def _run(cfg: SessionConfig, step, partners) -> xr.DataTree:
         "config_path": str(cfg.path) if cfg.path else "",
         "analysis": json.dumps(a),
         "package_versions": json.dumps(_versions()),
-        "input_checksums": json.dumps({str(p): _checksum(p) for p in cfg.input_files()}),
+        "input_checksums": json.dumps({str(p): path_sha256(p) for p in cfg.input_files()}),
         "input_checksum": cfg.checksum(),
         "lag_convention": LAG_WORDS,
         "devices": json.dumps({role: recs[role].attrs.get("device", "") for role in ROLES}),
@@ -596,16 +596,3 @@ def _versions() -> dict:
         except md.PackageNotFoundError:
             out[p] = "not installed"
     return out
-
-
-def _checksum(p: Path) -> str:
-    if p.is_file():
-        return file_sha256(p)
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted(p.rglob("*")):
-        if f.is_file():
-            h.update(f.name.encode())
-            h.update(file_sha256(f).encode())
-    return h.hexdigest()
