@@ -17,7 +17,9 @@ study-level measure carried into ``study.csv``.
 Outputs in ``DIR``: each session's files (as ``synchrony run`` writes them), ``study.csv``
 (one row per session and modality), ``study_aligned.csv`` (one row per session and rating
 bin, long format for mixed models), ``failures.csv`` (``session_id, config, error``; header
-only when none failed) and, when pseudo-dyads were computed, their figures in ``study.csv``.
+only when none failed), ``batch_log.csv`` (this run: each session's status, seconds, worker and
+the worker's peak memory) and, when pseudo-dyads were computed, their figures in ``study.csv``
+(``pseudo_p_value``, ``pseudo_effect_size``, ``pseudo_null_mean``, ``pseudo_n``, ``pseudo_note``).
 
 A session is skipped when its summary JSON exists, every output file is present and the
 recorded ``input_checksum`` (config text + every input file's bytes) matches the current one.
@@ -29,9 +31,13 @@ import json
 import logging
 import math
 import os
+import shutil
+import socket
+import sys
 import tempfile
 import time
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +50,7 @@ log = logging.getLogger("synchrony")
 __all__ = ["read_manifest", "run_batch"]
 
 FAILURE_FIELDS = ["session_id", "config", "error"]
+LOG_FIELDS = ["session_id", "status", "seconds", "worker", "peak_rss_mb", "config", "error"]
 
 
 def read_manifest(path) -> list[dict]:
@@ -112,6 +119,16 @@ def _is_current(out: Path, session_id: str, checksum: str) -> bool:
         return False
 
 
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (NaN where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return float("nan")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
+
+
 def _run_one(config_path: str, out: str, force: bool) -> dict:
     """Run one session in a worker; never raises for a broken session (the error is returned)."""
     from .pipeline import run_session
@@ -123,22 +140,24 @@ def _run_one(config_path: str, out: str, force: bool) -> dict:
         sid = cfg.session_id
         checksum = cfg.checksum()
         if not force and _is_current(Path(out), sid, checksum):
-            return {"session_id": sid, "config": config_path, "status": "skipped", "error": "", "seconds": 0.0}
-        import warnings
+            status, error = "skipped", ""
+        else:
+            import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # recorded in the session's own outputs
-            run_session(cfg, out=out)
-        status, error = "done", ""
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # recorded in the session's own outputs
+                run_session(cfg, out=out)
+            status, error = "done", ""
     except SynchronyError as exc:
         status, error = "failed", str(exc)
     except Exception as exc:  # a bug or an unforeseen input: isolate it, name it
         status, error = "failed", f"internal error ({type(exc).__name__}): {exc}"
     return {"session_id": sid, "config": config_path, "status": status, "error": error,
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0, "worker": f"{socket.gethostname()}:{os.getpid()}",
+            "peak_rss_mb": _peak_rss_mb()}
 
 
-def run_batch(manifest, *, out, workers: int | None = None, scheduler: str | None = None, force: bool = False,
+def run_batch(manifest, *, out, workers: int | None = None, scheduler=None, force: bool = False,
               progress: bool = False, pseudo_dyads: int = 0, random_state=None) -> dict:
     """Run every session of a manifest and write the study table.
 
@@ -151,22 +170,33 @@ def run_batch(manifest, *, out, workers: int | None = None, scheduler: str | Non
     workers : int, optional
         Run sessions in this many local processes (a Dask ``LocalCluster`` when dask.distributed
         is installed, else a process pool). ``None`` or 1 runs them here, one after another.
-    scheduler : str, optional
+    scheduler : str or distributed.Client, optional
         Address of a running dask.distributed scheduler (``tcp://host:port``) or a
         ``distributed.Client`` / ``LocalCluster`` object.
     force : bool
         Redo sessions whose outputs are current.
+    progress : bool
+        Show progress bars (sessions, then pseudo-dyads) with an ETA.
     pseudo_dyads : int
         When > 0, for each session the real pair's synchrony is compared with up to this many
-        pseudo-dyads (the session's client with therapists from other sessions, roles kept).
+        pseudo-dyads: the session's client with therapists of other sessions (roles kept), on
+        the same clock from the start of each session. Sessions with the same ``dyad`` value in
+        the manifest are never partners. Runs on the same workers as the sessions.
+    random_state : int, optional
+        Seed of the pseudo-dyad draws (each session gets its own stream, so the result does not
+        depend on the number of workers or the order of completion).
 
     Returns
     -------
     dict
-        ``n_done``, ``n_skipped``, ``n_failed`` and ``results`` (one dict per session).
+        ``n_done``, ``n_skipped``, ``n_failed``, ``seconds`` (wall time) and ``results`` (one
+        dict per session: ``session_id``, ``config``, ``status``, ``error``, ``seconds``,
+        ``worker`` and its ``peak_rss_mb`` so far).
     """
     entries = read_manifest(manifest)
     out = Path(out)
+    if pseudo_dyads and (not isinstance(pseudo_dyads, (int, np.integer)) or pseudo_dyads < 0):
+        raise ConfigError(f"pseudo_dyads: expected a whole number >= 0, found {pseudo_dyads!r}")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
@@ -174,73 +204,103 @@ def run_batch(manifest, *, out, workers: int | None = None, scheduler: str | Non
         probe.unlink()
     except OSError as exc:
         raise ConfigError(f"{out}: the output folder is not writable ({exc.strerror or exc})") from None
+    t0 = time.perf_counter()
     jobs = [str(e["config"]) for e in entries]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), desc="sessions", unit="session", dynamic_ncols=True)
     results: dict[str, dict] = {}
-
-    def done(res):
-        results[res["config"]] = res
-        if bar is not None:
-            bar.set_postfix_str(f"{res['session_id']}: {res['status']}")
-            bar.update(1)
-
-    try:
-        if scheduler is not None:
-            _run_dask(jobs, out, force, done, address=scheduler)
-        elif workers and workers > 1:
-            try:
-                import distributed  # noqa: F401
-            except ImportError:
-                _run_pool(jobs, out, force, done, workers)
-            else:
-                _run_dask(jobs, out, force, done, n_workers=workers)
-        else:
-            for j in jobs:
-                done(_run_one(j, str(out), force))
-    finally:
-        if bar is not None:
-            bar.close()
-    ordered = [results[j] for j in jobs]
-    pseudo = _pseudo_dyads(entries, ordered, out, pseudo_dyads, random_state) if pseudo_dyads else {}
+    with _Executor(workers, scheduler) as ex:
+        with _bar(progress, len(jobs), "sessions") as bar:
+            for res in ex.imap(_run_one, jobs, out=str(out), force=force):
+                results[res["config"]] = res
+                if bar is not None:
+                    bar.set_postfix_str(f"{res['session_id']}: {res['status']}")
+                    bar.update(1)
+        ordered = [results[j] for j in jobs]
+        pseudo = _pseudo_dyads(entries, ordered, out, pseudo_dyads, random_state, ex, progress) if pseudo_dyads else {}
     _write_tables(entries, ordered, out, pseudo)
     counts = {s: sum(r["status"] == s for r in ordered) for s in ("done", "skipped", "failed")}
-    return {"n_done": counts["done"], "n_skipped": counts["skipped"], "n_failed": counts["failed"], "results": ordered}
+    return {"n_done": counts["done"], "n_skipped": counts["skipped"], "n_failed": counts["failed"],
+            "seconds": time.perf_counter() - t0, "executor": ex.kind, "results": ordered}
 
 
-def _run_pool(jobs, out, force, done, workers):
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+@contextmanager
+def _bar(show: bool, total: int, desc: str):
+    if not show or not total:
+        yield None
+        return
+    from tqdm.auto import tqdm
 
-    with ProcessPoolExecutor(max_workers=workers) as ex:
-        futs = [ex.submit(_run_one, j, str(out), force) for j in jobs]
-        for f in as_completed(futs):
-            done(f.result())
-
-
-def _run_dask(jobs, out, force, done, *, address=None, n_workers=None):
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if address is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None)
-        client = Client(cluster)
-    elif isinstance(address, str):
-        client = Client(address)
-    else:
-        client = address if hasattr(address, "submit") else Client(address)
+    bar = tqdm(total=total, desc=desc, unit="session", dynamic_ncols=True,
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining} left, {rate_fmt}]{postfix}")
     try:
-        futs = client.map(_run_one, jobs, out=str(out), force=force, pure=False)
-        for f in as_completed(futs):
-            done(f.result())
+        yield bar
     finally:
-        if address is None or isinstance(address, str):
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        bar.close()
+
+
+class _Executor:
+    """Where the work runs: here, a local process pool, or a dask.distributed cluster.
+
+    ``imap(fn, items, **kw)`` yields ``fn(item, **kw)`` as each finishes. One executor serves
+    both the sessions and the pseudo-dyads, so a cluster is started once.
+    """
+
+    def __init__(self, workers, scheduler):
+        self.workers, self.scheduler = workers, scheduler
+        self.kind, self._pool, self._client, self._cluster, self._own_client = "serial", None, None, None, False
+
+    def __enter__(self):
+        if self.scheduler is not None:
+            from distributed import Client
+
+            if isinstance(self.scheduler, str):
+                try:
+                    self._client = Client(self.scheduler, timeout="30s")
+                except OSError as exc:
+                    raise ConfigError(f"--scheduler {self.scheduler}: cannot reach the dask scheduler ({exc})") from None
+                self._own_client = True
+            elif hasattr(self.scheduler, "submit"):
+                self._client = self.scheduler
+            else:
+                self._client, self._own_client = Client(self.scheduler), True
+            self.kind = "dask"
+        elif self.workers and self.workers > 1:
+            try:
+                from distributed import Client, LocalCluster
+            except ImportError:
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(max_workers=self.workers)
+                self.kind = "processes"
+            else:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             host="127.0.0.1", dashboard_address=None)
+                self._client, self._own_client = Client(self._cluster), True
+                self.kind = "dask-local"
+        return self
+
+    def imap(self, fn, items, **kw):
+        if self._client is not None:
+            from distributed import as_completed
+
+            for f in as_completed(self._client.map(fn, list(items), pure=False, **kw)):
+                yield f.result()
+        elif self._pool is not None:
+            from concurrent.futures import as_completed
+
+            for f in as_completed([self._pool.submit(fn, it, **kw) for it in items]):
+                yield f.result()
+        else:
+            for it in items:
+                yield fn(it, **kw)
+
+    def __exit__(self, *exc):
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        if self._own_client:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        return False
 
 
 # --------------------------------------------------------------------------------- study tables
@@ -292,6 +352,8 @@ def _write_tables(entries, results, out: Path, pseudo: dict) -> None:
     _write_csv(out / "study.csv", rows)
     _write_csv(out / "study_aligned.csv", aligned_rows)
     _write_csv(out / "failures.csv", failures, fields=FAILURE_FIELDS)
+    _write_csv(out / "batch_log.csv", [{**r, "seconds": round(r["seconds"], 3), "peak_rss_mb": round(r["peak_rss_mb"], 1)}
+                                       for r in results], fields=LOG_FIELDS)
 
 
 def _write_csv(path: Path, rows: list[dict], fields: list[str] | None = None) -> None:
@@ -311,45 +373,104 @@ def _write_csv(path: Path, rows: list[dict], fields: list[str] | None = None) ->
 
 
 # --------------------------------------------------------------------------------- pseudo-dyads
-def _pseudo_dyads(entries, results, out: Path, n_max: int, random_state) -> dict:
+#
+# The parent reads every finished session's analysed signals once and writes them, per
+# modality and role, as one NaN-padded (session x sample) .npy matrix in a hidden folder of
+# DIR; each worker memory-maps those files (the page cache shares them between workers) and
+# tests one session against its drawn partners. Nothing but indices travels to the workers.
+
+def _pseudo_dyads(entries, results, out: Path, n_max: int, random_state, ex: _Executor, progress: bool) -> dict:
     """Between-dyad null: each session's client paired with therapists of other sessions."""
     import xarray as xr
 
     from .pipeline import output_paths
-    from .stats.inference import surrogate_test
 
-    signals, params = {}, {}
-    for res in results:
+    ids, meta, series = [], [], []
+    for e, res in zip(entries, results):
         if res["status"] == "failed":
             continue
         nc = output_paths(out, res["session_id"])["netcdf"]
         try:
-            tree = xr.open_datatree(nc, engine="h5netcdf")
-            signals[res["session_id"]] = tree["signals"].to_dataset().load()
-            params[res["session_id"]] = json.loads(tree.attrs["analysis"])
-            tree.close()
+            with xr.open_datatree(nc, engine="h5netcdf") as tree:
+                sig = tree["signals"].to_dataset().load()
+                a = json.loads(tree.attrs["analysis"])
         except (OSError, KeyError, ValueError) as exc:
-            log.warning("pseudo-dyads: cannot read %s (%s)", nc, exc)
-    ids = list(signals)
-    rng = np.random.default_rng(random_state)
-    out_rows = {}
-    for sid in ids:
-        a = params[sid]
-        others = [o for o in ids if o != sid]
-        if not others:
+            log.warning("pseudo-dyads: cannot read %s (%s); session left out", nc, exc)
             continue
-        pick = rng.permutation(others)[:n_max]
-        for mod in a["modalities"]:
-            if mod not in signals[sid]:
-                continue
-            x = signals[sid][mod].sel(role="client").values
-            y = signals[sid][mod].sel(role="therapist").values
-            partners = [signals[o][mod].sel(role="therapist").values for o in pick if mod in signals[o]]
-            if not partners:
-                continue
-            res = surrogate_test(x, y, fs=float(signals[sid].attrs["fs"]), window=a["window"], step=a["step"],
-                                 max_lag=a["max_lag"], statistic=a["statistic"], method="pseudo_dyad",
-                                 partners=partners, n_surrogates=len(partners))
-            out_rows[(sid, mod)] = {"p_value": float(res["p_value"]), "effect_size": float(res["effect_size"]),
-                                    "n": int(res.sizes.get("surrogate", len(partners)))}
-    return out_rows
+        mods = [m for m in a["modalities"] if m in sig]
+        ids.append(res["session_id"])
+        meta.append({"session_id": res["session_id"], "fs": float(sig.attrs["fs"]), "n": int(sig.sizes["time"]),
+                     "dyad": None if e.get("dyad") in (None, "") else str(e["dyad"]), "modalities": mods,
+                     "analysis": {k: a[k] for k in ("window", "step", "max_lag", "lag_step", "min_valid", "statistic")}})
+        series.append({(m, r): sig[m].sel(role=r).values.astype(float) for m in mods for r in ("client", "therapist")})
+    if len(ids) < 2:
+        log.warning("pseudo-dyads need at least two finished sessions; %d found", len(ids))
+        return {}
+    pack = Path(tempfile.mkdtemp(prefix=".synchrony-pseudo-", dir=out))
+    try:
+        n_max_len = max(m["n"] for m in meta)
+        for mod in sorted({m for x in meta for m in x["modalities"]}):
+            for role in ("client", "therapist"):
+                mat = np.full((len(ids), n_max_len), np.nan)
+                for i, ser in enumerate(series):
+                    if (mod, role) in ser:
+                        mat[i, : meta[i]["n"]] = ser[(mod, role)]
+                np.save(pack / f"{mod}_{role}.npy", mat)
+        (pack / "meta.json").write_text(json.dumps(meta))
+        del series
+        seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(random_state).spawn(len(ids))]
+        rows = {}
+        with _bar(progress, len(ids), "pseudo-dyads") as bar:
+            for res in ex.imap(_pseudo_one, list(zip(range(len(ids)), seeds)), pack=str(pack), n_max=int(n_max)):
+                for mod, row in res["rows"].items():
+                    rows[(res["session_id"], mod)] = row
+                if bar is not None:
+                    bar.update(1)
+        return rows
+    finally:
+        shutil.rmtree(pack, ignore_errors=True)
+
+
+_PACK: dict = {}
+
+
+def _load_pack(pack: str):
+    if pack not in _PACK:
+        _PACK.clear()
+        meta = json.loads((Path(pack) / "meta.json").read_text())
+        arrays = {f.stem: np.load(f, mmap_mode="r") for f in Path(pack).glob("*.npy")}
+        _PACK[pack] = (meta, arrays)
+    return _PACK[pack]
+
+
+def _pseudo_one(task, *, pack: str, n_max: int) -> dict:
+    """Test session ``i`` of the pack against up to ``n_max`` partners (runs in a worker)."""
+    from .stats.inference import surrogate_test
+
+    i, seed = task
+    meta, arrays = _load_pack(pack)
+    me = meta[i]
+    eligible = [j for j, o in enumerate(meta)
+                if j != i and o["fs"] == me["fs"] and (me["dyad"] is None or o["dyad"] != me["dyad"])]
+    pick = np.random.default_rng(seed).permutation(eligible)[:n_max]
+    a, n = me["analysis"], me["n"]
+    rows = {}
+    for mod in me["modalities"]:
+        partners = [np.asarray(arrays[f"{mod}_therapist"][j, : meta[j]["n"]]) for j in pick
+                    if mod in meta[j]["modalities"]]
+        if not partners:
+            rows[mod] = {"n": 0, "note": "no eligible partner session"}
+            continue
+        try:
+            res = surrogate_test(np.asarray(arrays[f"{mod}_client"][i, :n]), np.asarray(arrays[f"{mod}_therapist"][i, :n]),
+                                 fs=me["fs"], window=a["window"], step=a["step"], max_lag=a["max_lag"],
+                                 lag_step=a["lag_step"], min_valid=a["min_valid"], statistic=a["statistic"],
+                                 method="pseudo_dyad", partners=partners, n_surrogates=len(partners))
+        except SynchronyError as exc:
+            rows[mod] = {"n": 0, "note": str(exc)}
+            continue
+        null = res["null"].values
+        rows[mod] = {"p_value": float(res["p_value"]), "effect_size": float(res["effect_size"]),
+                     "null_mean": float(np.nanmean(null)) if np.isfinite(null).any() else float("nan"),
+                     "n": int(np.isfinite(null).sum()), "note": ""}
+    return {"session_id": me["session_id"], "rows": rows}

@@ -76,12 +76,33 @@ def _cmd_bench(args) -> int:
     return bench_main(argv)
 
 
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}")
+    return v
+
+
+def _pos_int(text: str) -> int:
+    v = _nonneg_int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}")
+    return v
+
+
 def _cmd_batch(args) -> int:
     from .batch import run_batch
 
     result = run_batch(args.manifest, out=args.out, workers=args.workers, scheduler=args.scheduler,
-                       force=args.force, progress=not args.quiet)
-    print(f"{result['n_done']} sessions done, {result['n_skipped']} skipped (current), {result['n_failed']} failed")
+                       force=args.force, progress=not args.quiet, pseudo_dyads=args.pseudo_dyads,
+                       random_state=args.seed)
+    n = result["n_done"] + result["n_skipped"] + result["n_failed"]
+    rate = f", {60 * result['n_done'] / result['seconds']:.1f} sessions/min" if result["n_done"] else ""
+    print(f"{result['n_done']} sessions done, {result['n_skipped']} skipped (current), {result['n_failed']} failed "
+          f"of {n} in {result['seconds']:.0f} s ({result['executor']}{rate})")
     print(f"study table: {Path(args.out) / 'study.csv'}")
     if result["n_failed"]:
         print(f"failures: {Path(args.out) / 'failures.csv'}", file=sys.stderr)
@@ -141,9 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("manifest", help="manifest (TOML or CSV)")
     bt.add_argument("--out", required=True)
     g = bt.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, default=None, help="run in N local processes")
+    g.add_argument("--workers", type=_pos_int, default=None,
+                   help="run in N local processes (a dask LocalCluster when dask.distributed is installed)")
     g.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler")
     bt.add_argument("--force", action="store_true", help="redo sessions whose outputs are current")
+    bt.add_argument("--pseudo-dyads", type=_nonneg_int, default=0, metavar="N",
+                    help="also test each session against up to N pseudo-dyads (its client with other "
+                         "sessions' therapists; same-dyad sessions excluded); 0 = off (default)")
+    bt.add_argument("--seed", type=_nonneg_int, default=None, help="seed of the pseudo-dyad draws")
     bt.add_argument("-q", "--quiet", action="store_true")
     bt.set_defaults(func=_cmd_batch)
 

@@ -67,6 +67,9 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     "align_rule": "centre",  # which synchrony windows feed a rating bin
 }
 
+#: surrogate methods a single session can use ("pseudo_dyad" needs a batch)
+SESSION_SURROGATE_METHODS = ("auto", "segment_shuffle", "circular_shift", "phase", "iaaft")
+
 RATINGS_KEYS = ("client", "therapist", "start_utc", "start_tag", "offset_s", "scale_min", "scale_max")
 SECTIONS = ("session", "client", "therapist", "ratings", "analysis")
 ROLES = ("client", "therapist")
@@ -307,6 +310,14 @@ def load_config(source, *, base_dir: Path | None = None) -> SessionConfig:
         raise ConfigError(f"{where}: peak_method must be 'boker' or 'max', found {analysis['peak_method']!r}")
     if analysis["align_rule"] not in ("centre", "overlap"):
         raise ConfigError(f"{where}: align_rule must be 'centre' or 'overlap', found {analysis['align_rule']!r}")
+    sm = analysis["surrogate_method"]
+    if sm == "pseudo_dyad":
+        raise ConfigError(f"{where}: surrogate_method = 'pseudo_dyad' needs other sessions' partners; it is a "
+                          "batch option (synchrony batch MANIFEST --pseudo-dyads N), reported beside this "
+                          "session's own surrogate test")
+    if sm not in SESSION_SURROGATE_METHODS:
+        raise ConfigError(f"{where}: surrogate_method must be one of {', '.join(map(repr, SESSION_SURROGATE_METHODS))}, "
+                          f"found {sm!r}")
     if analysis["statistic"] not in ("mean_abs_z", "peak"):
         raise ConfigError(f"{where}: statistic must be 'mean_abs_z' or 'peak', found {analysis['statistic']!r}")
 

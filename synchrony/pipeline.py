@@ -209,7 +209,8 @@ def _run(cfg: SessionConfig, step, partners) -> xr.DataTree:
         ds["n_valid"] = ("time", n_valid.astype(np.int32), {"long_name": "valid lags in the window"})
         st = None
         if a["surrogates"] > 0:
-            skw = dict(n_surrogates=a["surrogates"], statistic=a["statistic"], random_state=_seed(a["random_state"], i))
+            skw = dict(n_surrogates=a["surrogates"], statistic=a["statistic"], random_state=_seed(a["random_state"], i),
+                       lag_step=a["lag_step"], min_valid=a["min_valid"])
             # "auto": circular shifts, calibrated like the cyclic segment shuffle (RESULTS.md,
             # Statistics) but with as many surrogates as asked for, so p can reach 1/(n + 1)
             skw["method"] = "circular_shift" if a["surrogate_method"] == "auto" else a["surrogate_method"]
@@ -471,7 +472,7 @@ def write_outputs(tree: xr.DataTree, out_dir) -> dict[str, Path]:
     """Write a session's files atomically: everything goes to a temporary folder inside
     ``out_dir`` and is renamed into place only when complete, the summary JSON last, so a
     crash never leaves a result that looks whole."""
-    from .report import save_figures, write_report
+    from .report import write_report
 
     out = Path(out_dir)
     try:
@@ -489,8 +490,9 @@ def write_outputs(tree: xr.DataTree, out_dir) -> dict[str, Path]:
             tree["aligned"].to_dataset().to_dataframe().to_csv(staged["aligned_csv"], float_format="%.6g")
         else:
             staged.pop("aligned_csv")
-        figs = save_figures(tree, tmp, sid)
-        write_report(tree, staged["html"])
+        # one drawing of the figures serves both the report and the PNG files
+        write_report(tree, staged["html"], png_dir=tmp)
+        figs = sorted(tmp.glob("*.png"))
         staged["summary_json"].write_text(tree["summary"].attrs["json"] + "\n", encoding="utf-8")
         written = {}
         # the summary JSON marks a finished run: drop an older one before any file is replaced

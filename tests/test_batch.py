@@ -8,6 +8,7 @@ from synchrony.batch import read_manifest, run_batch
 from synchrony.cli import main
 from synchrony.errors import ConfigError, SynchronyWarning
 from synchrony.simulate import SMALL, simulate_session
+from synchrony.stats import surrogate_test
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +54,59 @@ def test_local_cluster_runs_isolates_failure_and_resumes(study, tmp_path):
     for i in range(3):
         assert (out / f"s{i}.nc").is_file() and (out / f"s{i}.html").is_file()
 
+    # the log names each session's worker (two at most) and that worker's peak memory
+    log = {r["session_id"]: r for r in _rows(out / "batch_log.csv")}
+    assert log["broken"]["status"] == "failed" and log["s1"]["status"] == "done"
+    assert len({log[f"s{i}"]["worker"] for i in range(3)}) <= 2
+    assert all(float(log[f"s{i}"]["peak_rss_mb"]) > 50 for i in range(3))  # numpy + numba alone exceed this
+
+    # the pseudo-dyad figures are exactly surrogate_test on the session's client against the other
+    # sessions' therapists (2 partners each: all there are), read back from the .nc files
+    sig = {f"s{i}": _signals(out / f"s{i}.nc") for i in range(3)}
+    for r in rows:
+        x = sig[r["session_id"]][r["modality"]].sel(role="client").values
+        partners = [sig[o][r["modality"]].sel(role="therapist").values for o in sorted(sig) if o != r["session_id"]]
+        y = sig[r["session_id"]][r["modality"]].sel(role="therapist").values
+        t = surrogate_test(x, y, fs=4.0, window=30.0, step=1.0, max_lag=5.0, method="pseudo_dyad",
+                           partners=partners, n_surrogates=2)
+        assert float(r["pseudo_p_value"]) == pytest.approx(float(t.p_value), abs=1e-12)
+        assert float(r["pseudo_effect_size"]) == pytest.approx(float(t.effect_size), rel=1e-9)
+        assert r["pseudo_n"] == "2"
+
     # rerun: the three complete sessions are current and skipped; only the broken one is retried
     res2 = run_batch(study / "manifest.toml", out=out)
     assert (res2["n_skipped"], res2["n_done"], res2["n_failed"]) == (3, 0, 1)
     assert len(_rows(out / "study.csv")) == 6
+    assert "pseudo_p_value" not in _rows(out / "study.csv")[0]
+
+    # sessions of one dyad are never each other's pseudo-partners: s0 and s1 share a dyad now
+    m2 = study / "manifest_same_dyad.toml"
+    m2.write_text("".join(f'[[session]]\nconfig = "s{i}/session.toml"\ndyad = "{d}"\n' for i, d in
+                          enumerate(["dA", "dA", "dB"])))
+    res3 = run_batch(m2, out=out, pseudo_dyads=10, random_state=1)
+    assert res3["n_skipped"] == 3
+    n = {(r["session_id"], r["modality"]): r["pseudo_n"] for r in _rows(out / "study.csv")}
+    assert n[("s0", "hr")] == n[("s1", "eda")] == "1" and n[("s2", "hr")] == "2"
+    assert not list(out.glob(".synchrony-pseudo-*")), "the pseudo-dyad pack must be removed"
+
+
+def _signals(nc):
+    import xarray as xr
+
+    with xr.open_datatree(nc, engine="h5netcdf") as tree:
+        return tree["signals"].to_dataset().load()
 
 
 def test_cli_exit_status(study, tmp_path, capsys):
-    code = main(["batch", str(study / "manifest.toml"), "--out", str(tmp_path / "o"), "-q"])
+    code = main(["batch", str(study / "manifest.toml"), "--out", str(tmp_path / "o"), "-q",
+                 "--pseudo-dyads", "1", "--seed", "3"])
     assert code == 1
+    out = capsys.readouterr().out
+    assert "3 sessions done, 0 skipped (current), 1 failed of 4" in out and "sessions/min" in out
+    assert all(r["pseudo_n"] == "1" for r in _rows(tmp_path / "o" / "study.csv"))
+    with pytest.raises(SystemExit) as exc:  # argparse: usage and exit status 2, no traceback
+        main(["batch", str(study / "manifest.toml"), "--out", str(tmp_path / "o"), "--pseudo-dyads", "-1"])
+    assert exc.value.code == 2 and "whole number" in capsys.readouterr().err
     code = main(["batch", str(study / "nope.toml"), "--out", str(tmp_path / "o")])
     assert code == 2
     assert "manifest not found" in capsys.readouterr().err

@@ -46,6 +46,8 @@ def test_defaults_are_filled_and_paths_resolved(session):
         (('id = "d1"', 'id = "a/b"'), ["must not contain '/'"]),
         (('modalities = ["eda"]', 'modalities = ["ecg"]'), ["modalities must be"]),
         (("[therapist]", "[therapist]\nfoo = 1"), ["[therapist]", "unknown key 'foo'"]),
+        (("[analysis]", '[analysis]\nsurrogate_method = "shuffle"'), ["surrogate_method must be one of", "'shuffle'"]),
+        (("[analysis]", '[analysis]\nsurrogate_method = "pseudo_dyad"'), ["batch option", "--pseudo-dyads"]),
     ],
 )
 def test_mistakes_name_the_place(session, edit, words):

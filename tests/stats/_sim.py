@@ -119,3 +119,35 @@ def random_derangement_rate(kind: str, *, n_pairs: int, minutes: float = 20.0,
         stat = inference.reduce_statistic(data, used, "mean_abs_z")
         hits += (1 + np.sum(null >= stat)) / (1 + n_surrogates) <= alpha
     return hits / n_pairs
+
+
+def pseudo_dyad_pvalues(kind: str, *, n_studies: int, n_sessions: int = 20, minutes: float = 10.0,
+                        shortest: float = 1.0, coupling: float = 0.0, lag_s: float = 2.0,
+                        statistic: str = "mean_abs_z", seed: int = 0, fs: float = 4.0,
+                        window: float = 15.0, step: float = 1.0, max_lag: float = 2.0):
+    """Pseudo-dyad p-values of ``n_studies`` simulated studies, shape (n_studies, n_sessions).
+
+    Each study has ``n_sessions`` independent sessions (``simulate_pair``); each session's
+    client is tested against the therapists of all the study's other sessions, as the batch
+    does (``method="pseudo_dyad"``, every partner used once). With ``shortest < 1`` the
+    sessions last between ``shortest * minutes`` and ``minutes`` (uniform), so partners are
+    cut or NaN-extended. Equal lengths and no coupling make the real pair exchangeable with
+    its pseudo-dyads, so each p is uniform on {1/n_sessions, ..., 1}: P(p <= 0.05) = 0.05
+    exactly when n_sessions is 20. Study ``k`` uses simulation seeds ``seed + 1000 k + i``.
+    """
+    from synchrony.stats import surrogate_test
+
+    ps = np.empty((n_studies, n_sessions))
+    for k in range(n_studies):
+        rng = np.random.default_rng(seed + 1000 * k + 999)
+        mins = minutes * (shortest + (1 - shortest) * rng.random(n_sessions)) if shortest < 1 else \
+            np.full(n_sessions, minutes)
+        pairs = [simulate_pair(kind, minutes=m, fs=fs, coupling=coupling, lag_s=lag_s,
+                               random_state=seed + 1000 * k + i) for i, m in enumerate(mins)]
+        for i, (x, y) in enumerate(pairs):
+            partners = [p[1] for j, p in enumerate(pairs) if j != i]
+            t = surrogate_test(x, y, fs=fs, window=window, step=step, max_lag=max_lag,
+                               method="pseudo_dyad", partners=partners,
+                               n_surrogates=len(partners), statistic=statistic)
+            ps[k, i] = float(t.p_value)
+    return ps

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.stats._sim import random_derangement_rate, rejection_rate
+from tests.stats._sim import pseudo_dyad_pvalues, random_derangement_rate, rejection_rate
 
 # 10-minute pairs, window 15 s, lags +-2 s: segment_shuffle gets 20 segments of 30 s and
 # uses all 19 rotations, so its exact size at 0.05 is 1/20
@@ -63,3 +63,40 @@ def test_false_positive_rate_large(method):
     rate, _ = rejection_rate(method, "hr", n_pairs=n, seed=11, **SHORT)
     lo, hi = _band(n)
     assert lo <= rate <= hi
+
+
+# ------------------------------------------------------------------ pseudo-dyads (batch null)
+# Studies of 20 independent 10-minute sessions; each session's client is tested against the
+# other 19 sessions' therapists, as `synchrony batch --pseudo-dyads` does. Sessions in one study
+# share partners, so their p-values are weakly dependent: the standard error used is the larger
+# of the binomial one and the one measured between studies (studies are independent).
+
+def _se(ps):
+    per_study = (ps <= 0.05).mean(axis=1)
+    return max(np.sqrt(0.05 * 0.95 / ps.size), per_study.std(ddof=1) / np.sqrt(len(per_study)))
+
+
+def test_pseudo_dyads_are_calibrated_on_uncoupled_sessions():
+    # equal lengths: the real pair is exchangeable with its 19 pseudo-dyads, so p is uniform
+    # on {1/20, ..., 1} and P(p <= 0.05) = 1/20 exactly; accept 0.05 +- 3 SE
+    ps = pseudo_dyad_pvalues("hr", n_studies=40, seed=21)
+    rate, se = (ps <= 0.05).mean(), _se(ps)
+    assert abs(rate - 0.05) <= 3 * se, f"false-positive rate {rate:.3f}, SE {se:.3f}"
+    # mean of the uniform on {k/20} is 0.525, sd 0.288; 4 SE margin (dependence: x2 on the SE)
+    assert abs(ps.mean() - 0.525) < 4 * 2 * 0.288 / np.sqrt(ps.size)
+
+
+def test_pseudo_dyads_with_unequal_session_lengths_are_not_liberal():
+    # sessions of 7-10 minutes: shorter partners are NaN-extended, so their statistic averages
+    # fewer windows and the null is wider than the real pair's sampling spread; the test can
+    # only become conservative. Checked: the rate does not exceed 0.05 + 3 SE.
+    ps = pseudo_dyad_pvalues("scl", n_studies=20, shortest=0.7, seed=22)
+    assert (ps <= 0.05).mean() <= 0.05 + 3 * _se(ps)
+
+
+def test_pseudo_dyads_detect_coupled_sessions():
+    # every session coupled (0.5, 2 s lag): the real pair beats most pseudo-dyads; these seeds
+    # reject in about 60 % of sessions (p cannot go below 1/20 with 19 partners), 0.35 is far
+    # above anything an uncoupled study gives (0.05 + 3 SE is about 0.09)
+    ps = pseudo_dyad_pvalues("hr", n_studies=8, coupling=0.5, seed=23)
+    assert (ps <= 0.05).mean() >= 0.35
