@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import load_config
+from .pipeline import sweep_stale, work_folder
 from .errors import ConfigError, SynchronyError
 
 log = logging.getLogger("synchrony")
@@ -50,6 +51,7 @@ log = logging.getLogger("synchrony")
 __all__ = ["read_manifest", "run_batch"]
 
 FAILURE_FIELDS = ["session_id", "config", "error"]
+BACKENDS = ("auto", "dask", "processes")
 LOG_FIELDS = ["session_id", "status", "seconds", "worker", "peak_rss_mb", "config", "error"]
 
 
@@ -129,10 +131,22 @@ def _peak_rss_mb() -> float:
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
 
 
-def _run_one(config_path: str, out: str, force: bool) -> dict:
+def _one_thread() -> None:
+    """In a worker process: numba kernels use one thread, so N workers use N cores, not N²."""
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except (ImportError, ValueError):  # pragma: no cover
+        pass
+
+
+def _run_one(config_path: str, out: str, force: bool, one_thread: bool = False) -> dict:
     """Run one session in a worker; never raises for a broken session (the error is returned)."""
     from .pipeline import run_session
 
+    if one_thread:
+        _one_thread()
     sid = Path(config_path).parent.name or Path(config_path).stem
     t0 = time.perf_counter()
     try:
@@ -158,7 +172,7 @@ def _run_one(config_path: str, out: str, force: bool) -> dict:
 
 
 def run_batch(manifest, *, out, workers: int | None = None, scheduler=None, force: bool = False,
-              progress: bool = False, pseudo_dyads: int = 0, random_state=None) -> dict:
+              progress: bool = False, pseudo_dyads: int = 0, random_state=None, backend: str = "auto") -> dict:
     """Run every session of a manifest and write the study table.
 
     Parameters
@@ -185,6 +199,10 @@ def run_batch(manifest, *, out, workers: int | None = None, scheduler=None, forc
     random_state : int, optional
         Seed of the pseudo-dyad draws (each session gets its own stream, so the result does not
         depend on the number of workers or the order of completion).
+    backend : {"auto", "dask", "processes"}
+        What ``workers > 1`` starts: ``"auto"`` a Dask ``LocalCluster`` when dask.distributed
+        is installed, else a process pool; ``"dask"`` requires the former, ``"processes"``
+        always uses :class:`concurrent.futures.ProcessPoolExecutor`.
 
     Returns
     -------
@@ -193,6 +211,8 @@ def run_batch(manifest, *, out, workers: int | None = None, scheduler=None, forc
         dict per session: ``session_id``, ``config``, ``status``, ``error``, ``seconds``,
         ``worker`` and its ``peak_rss_mb`` so far).
     """
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, found {backend!r}")
     entries = read_manifest(manifest)
     out = Path(out)
     if pseudo_dyads and (not isinstance(pseudo_dyads, (int, np.integer)) or pseudo_dyads < 0):
@@ -202,14 +222,15 @@ def run_batch(manifest, *, out, workers: int | None = None, scheduler=None, forc
         probe = out / f".write-test-{os.getpid()}"
         probe.write_text("")
         probe.unlink()
+        sweep_stale(out)
     except OSError as exc:
         raise ConfigError(f"{out}: the output folder is not writable ({exc.strerror or exc})") from None
     t0 = time.perf_counter()
     jobs = [str(e["config"]) for e in entries]
     results: dict[str, dict] = {}
-    with _Executor(workers, scheduler) as ex:
+    with _Executor(workers, scheduler, backend) as ex:
         with _bar(progress, len(jobs), "sessions") as bar:
-            for res in ex.imap(_run_one, jobs, out=str(out), force=force):
+            for res in ex.imap(_run_one, jobs, out=str(out), force=force, one_thread=ex.kind != "serial"):
                 results[res["config"]] = res
                 if bar is not None:
                     bar.set_postfix_str(f"{res['session_id']}: {res['status']}")
@@ -244,8 +265,8 @@ class _Executor:
     both the sessions and the pseudo-dyads, so a cluster is started once.
     """
 
-    def __init__(self, workers, scheduler):
-        self.workers, self.scheduler = workers, scheduler
+    def __init__(self, workers, scheduler, backend="auto"):
+        self.workers, self.scheduler, self.backend = workers, scheduler, backend
         self.kind, self._pool, self._client, self._cluster, self._own_client = "serial", None, None, None, False
 
     def __enter__(self):
@@ -265,15 +286,29 @@ class _Executor:
             self.kind = "dask"
         elif self.workers and self.workers > 1:
             try:
+                if self.backend == "processes":
+                    raise ImportError
                 from distributed import Client, LocalCluster
             except ImportError:
+                if self.backend == "dask":
+                    raise ConfigError("backend 'dask' needs dask.distributed: pip install 'synchrony[parallel]'") from None
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(max_workers=self.workers)
+                import multiprocessing
+
+                # spawn, not fork: a fork of a process whose numba thread pool is running can die
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
                 self.kind = "processes"
             else:
-                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                             host="127.0.0.1", dashboard_address=None)
+                import dask
+
+                # no dashboard, so no use for the workers' statistical profiler (it samples the
+                # task thread every 10 ms); glibc's default trimming instead of dask's eager one.
+                # Together they cost about 10 % of a session on 2 cores (RESULTS.md, Batch).
+                with dask.config.set({"distributed.worker.profile.enabled": False,
+                                      "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                    self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                                 host="127.0.0.1", dashboard_address=None)
                 self._client, self._own_client = Client(self._cluster), True
                 self.kind = "dask-local"
         return self
@@ -406,7 +441,7 @@ def _pseudo_dyads(entries, results, out: Path, n_max: int, random_state, ex: _Ex
     if len(ids) < 2:
         log.warning("pseudo-dyads need at least two finished sessions; %d found", len(ids))
         return {}
-    pack = Path(tempfile.mkdtemp(prefix=".synchrony-pseudo-", dir=out))
+    pack = work_folder(out, "pseudo")
     try:
         n_max_len = max(m["n"] for m in meta)
         for mod in sorted({m for x in meta for m in x["modalities"]}):
@@ -421,7 +456,8 @@ def _pseudo_dyads(entries, results, out: Path, n_max: int, random_state, ex: _Ex
         seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(random_state).spawn(len(ids))]
         rows = {}
         with _bar(progress, len(ids), "pseudo-dyads") as bar:
-            for res in ex.imap(_pseudo_one, list(zip(range(len(ids)), seeds)), pack=str(pack), n_max=int(n_max)):
+            for res in ex.imap(_pseudo_one, list(zip(range(len(ids)), seeds)), pack=str(pack), n_max=int(n_max),
+                               one_thread=ex.kind != "serial"):
                 for mod, row in res["rows"].items():
                     rows[(res["session_id"], mod)] = row
                 if bar is not None:
@@ -443,10 +479,12 @@ def _load_pack(pack: str):
     return _PACK[pack]
 
 
-def _pseudo_one(task, *, pack: str, n_max: int) -> dict:
+def _pseudo_one(task, *, pack: str, n_max: int, one_thread: bool = False) -> dict:
     """Test session ``i`` of the pack against up to ``n_max`` partners (runs in a worker)."""
     from .stats.inference import surrogate_test
 
+    if one_thread:
+        _one_thread()
     i, seed = task
     meta, arrays = _load_pack(pack)
     me = meta[i]
@@ -468,6 +506,9 @@ def _pseudo_one(task, *, pack: str, n_max: int) -> dict:
                                  method="pseudo_dyad", partners=partners, n_surrogates=len(partners))
         except SynchronyError as exc:
             rows[mod] = {"n": 0, "note": str(exc)}
+            continue
+        except Exception as exc:  # isolate it, as for sessions: the study table is still written
+            rows[mod] = {"n": 0, "note": f"internal error ({type(exc).__name__}): {exc}"}
             continue
         null = res["null"].values
         rows[mod] = {"p_value": float(res["p_value"]), "effect_size": float(res["effect_size"]),

@@ -565,11 +565,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write_section(path: Path, section: str) -> None:
-    """Replace (or append) the ``## Kernel`` section of a Markdown file, atomically."""
+def _write_section(path: Path, section: str, heading: str = "## Kernel") -> None:
+    """Replace (or append) the ``heading`` section of a Markdown file, atomically."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
     lines = old.splitlines()
-    start = next((i for i, l in enumerate(lines) if l.strip() == "## Kernel"), None)
+    start = next((i for i, l in enumerate(lines) if l.strip() == heading), None)
     if start is None:
         new = old.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     else:

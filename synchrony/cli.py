@@ -98,7 +98,7 @@ def _cmd_batch(args) -> int:
 
     result = run_batch(args.manifest, out=args.out, workers=args.workers, scheduler=args.scheduler,
                        force=args.force, progress=not args.quiet, pseudo_dyads=args.pseudo_dyads,
-                       random_state=args.seed)
+                       random_state=args.seed, backend=args.backend)
     n = result["n_done"] + result["n_skipped"] + result["n_failed"]
     rate = f", {60 * result['n_done'] / result['seconds']:.1f} sessions/min" if result["n_done"] else ""
     print(f"{result['n_done']} sessions done, {result['n_skipped']} skipped (current), {result['n_failed']} failed "
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bt = sub.add_parser("batch", help="run many sessions from a manifest")
     bt.add_argument("manifest", help="manifest (TOML or CSV)")
-    bt.add_argument("--out", required=True)
+    bt.add_argument("--out", required=True, help="output folder (sessions, study.csv, failures.csv, batch_log.csv)")
     g = bt.add_mutually_exclusive_group()
     g.add_argument("--workers", type=_pos_int, default=None,
                    help="run in N local processes (a dask LocalCluster when dask.distributed is installed)")
@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--pseudo-dyads", type=_nonneg_int, default=0, metavar="N",
                     help="also test each session against up to N pseudo-dyads (its client with other "
                          "sessions' therapists; same-dyad sessions excluded); 0 = off (default)")
+    bt.add_argument("--backend", choices=("auto", "dask", "processes"), default="auto",
+                    help="what --workers starts: a dask LocalCluster when installed (auto), or a process pool")
     bt.add_argument("--seed", type=_nonneg_int, default=None, help="seed of the pseudo-dyad draws")
     bt.add_argument("-q", "--quiet", action="store_true")
     bt.set_defaults(func=_cmd_batch)

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import shutil
+import socket
 import tempfile
 import warnings
 from datetime import datetime, timezone
@@ -468,6 +469,39 @@ def output_paths(out_dir, session_id: str) -> dict[str, Path]:
     }
 
 
+def work_folder(out: Path, kind: str = "tmp") -> Path:
+    """A new hidden work folder in ``out``, named for this host and process so that a later run
+    can tell a leftover of a killed run (see :func:`sweep_stale`) from a folder in use."""
+    return Path(tempfile.mkdtemp(prefix=f".synchrony-{kind}-{os.getpid()}@{socket.gethostname()}.", dir=out))
+
+
+def sweep_stale(out) -> list[Path]:
+    """Remove work folders in ``out`` that a killed run of this host left behind.
+
+    A folder is removed only when it was made on this host by a process that no longer runs;
+    folders of live processes and of other hosts (a shared disk) are left alone.
+    """
+    removed = []
+    host = socket.gethostname()
+    for p in Path(out).glob(".synchrony-*-*@*"):
+        kind_pid, _, rest = p.name.partition("@")
+        pid = kind_pid.rsplit("-", 1)[-1]
+        if not (p.is_dir() and pid.isdigit() and rest.rsplit(".", 1)[0] == host):
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running (or reused by a live process): leave it
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OSError):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        if not p.exists():
+            removed.append(p)
+            log.info("removed %s, left by a run that was killed", p)
+    return removed
+
+
 def write_outputs(tree: xr.DataTree, out_dir) -> dict[str, Path]:
     """Write a session's files atomically: everything goes to a temporary folder inside
     ``out_dir`` and is renamed into place only when complete, the summary JSON last, so a
@@ -477,7 +511,8 @@ def write_outputs(tree: xr.DataTree, out_dir) -> dict[str, Path]:
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".synchrony-tmp-", dir=out))
+        sweep_stale(out)
+        tmp = work_folder(out)
     except OSError as exc:
         raise InputError(f"{out}: cannot write the output folder ({exc.strerror or exc})") from None
     sid = tree.attrs["session_id"]

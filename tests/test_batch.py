@@ -99,10 +99,10 @@ def _signals(nc):
 
 def test_cli_exit_status(study, tmp_path, capsys):
     code = main(["batch", str(study / "manifest.toml"), "--out", str(tmp_path / "o"), "-q",
-                 "--pseudo-dyads", "1", "--seed", "3"])
+                 "--workers", "2", "--backend", "processes", "--pseudo-dyads", "1", "--seed", "3"])
     assert code == 1
     out = capsys.readouterr().out
-    assert "3 sessions done, 0 skipped (current), 1 failed of 4" in out and "sessions/min" in out
+    assert "3 sessions done, 0 skipped (current), 1 failed of 4" in out and "(processes, " in out
     assert all(r["pseudo_n"] == "1" for r in _rows(tmp_path / "o" / "study.csv"))
     with pytest.raises(SystemExit) as exc:  # argparse: usage and exit status 2, no traceback
         main(["batch", str(study / "manifest.toml"), "--out", str(tmp_path / "o"), "--pseudo-dyads", "-1"])

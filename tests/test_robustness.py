@@ -186,6 +186,11 @@ def test_a_killed_run_leaves_nothing_that_looks_finished(tmp_path):
     assert not (out / "bad01_summary.json").exists()
     visible = [p for p in out.iterdir() if not p.name.startswith(".")]
     assert all(p.suffix != ".json" for p in visible)
+    # the next run into the folder sweeps the killed run's work folder away
+    from synchrony.pipeline import sweep_stale
+
+    sweep_stale(out)
+    assert not [p for p in out.iterdir() if p.name.startswith(".synchrony-")]
 
 
 # --------------------------------------------------------------------------- numerical hostility
@@ -343,3 +348,26 @@ def test_batch_survives_broken_sessions(tmp_path, capsys):
     assert {p: p.stat().st_mtime_ns for p in out.glob("*_summary.json")} == mtimes
     assert second < first / 3
     print(f"batch: first pass {first:.1f} s, rerun {second:.1f} s")
+
+
+def test_a_killed_runs_work_folder_is_swept_by_the_next_run(tmp_path):
+    """SIGKILL leaves the hidden work folder; the next run into the folder removes it, but never
+    one of a process that still runs or one made on another host (a shared disk)."""
+    import socket
+
+    from synchrony.pipeline import sweep_stale, work_folder
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = Path(work_folder(tmp_path).as_posix().replace(f"-{os.getpid()}@", f"-{child.pid}@"))
+        os.rename(work_folder(tmp_path), dead)  # made as if by the child
+        (dead / "half.nc").write_bytes(b"partial")
+        live = work_folder(tmp_path)  # this process: alive
+        other = tmp_path / f".synchrony-tmp-{child.pid}@not-{socket.gethostname()}.abcd1234"
+        other.mkdir()
+        assert sweep_stale(tmp_path) == []  # the child still runs
+    finally:
+        child.kill()
+        child.wait()
+    assert sweep_stale(tmp_path) == [dead]
+    assert not dead.exists() and live.is_dir() and other.is_dir()
