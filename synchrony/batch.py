@@ -122,7 +122,19 @@ def _is_current(out: Path, session_id: str, checksum: str) -> bool:
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, MiB (NaN where the OS does not say)."""
+    """Peak resident memory of this process so far, MiB (NaN where the OS does not say).
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, this process's own high-water mark.
+    (``getrusage``'s ``ru_maxrss`` is not: it carries the parent's peak over fork and exec,
+    so every spawned worker would start at its launcher's peak.)
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows
@@ -230,8 +242,12 @@ def run_batch(manifest, *, out, workers: int | None = None, scheduler=None, forc
     results: dict[str, dict] = {}
     with _Executor(workers, scheduler, backend) as ex:
         with _bar(progress, len(jobs), "sessions") as bar:
-            for res in ex.imap(_run_one, jobs, out=str(out), force=force, one_thread=ex.kind != "serial"):
-                results[res["config"]] = res
+            for job, res in ex.imap(_run_one, jobs, out=str(out), force=force, one_thread=ex.kind != "serial"):
+                if isinstance(res, BaseException):
+                    res = {"session_id": Path(job).parent.name, "config": job, "status": "failed",
+                           "error": f"the worker running it died ({type(res).__name__}: {res})",
+                           "seconds": float("nan"), "worker": "", "peak_rss_mb": float("nan")}
+                results[job] = res
                 if bar is not None:
                     bar.set_postfix_str(f"{res['session_id']}: {res['status']}")
                     bar.update(1)
@@ -314,19 +330,29 @@ class _Executor:
         return self
 
     def imap(self, fn, items, **kw):
+        """Yield ``(item, fn(item, **kw))`` as each finishes; the result is the exception instead
+        when the worker running it died (killed, out of memory), so one loss stops nothing."""
+        items = list(items)
         if self._client is not None:
             from distributed import as_completed
 
-            for f in as_completed(self._client.map(fn, list(items), pure=False, **kw)):
-                yield f.result()
+            futs = self._client.map(fn, items, pure=False, **kw)
+            which = {f.key: it for f, it in zip(futs, items)}
         elif self._pool is not None:
             from concurrent.futures import as_completed
 
-            for f in as_completed([self._pool.submit(fn, it, **kw) for it in items]):
-                yield f.result()
+            futs = [self._pool.submit(fn, it, **kw) for it in items]
+            which = {f: it for f, it in zip(futs, items)}
         else:
             for it in items:
-                yield fn(it, **kw)
+                yield it, fn(it, **kw)
+            return
+        for f in as_completed(futs):
+            it = which[f.key if self._client is not None else f]
+            try:
+                yield it, f.result()
+            except Exception as exc:  # the worker died; fn itself never raises for bad input
+                yield it, exc
 
     def __exit__(self, *exc):
         if self._pool is not None:
@@ -456,8 +482,11 @@ def _pseudo_dyads(entries, results, out: Path, n_max: int, random_state, ex: _Ex
         seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(random_state).spawn(len(ids))]
         rows = {}
         with _bar(progress, len(ids), "pseudo-dyads") as bar:
-            for res in ex.imap(_pseudo_one, list(zip(range(len(ids)), seeds)), pack=str(pack), n_max=int(n_max),
-                               one_thread=ex.kind != "serial"):
+            for (i, _), res in ex.imap(_pseudo_one, list(zip(range(len(ids)), seeds)), pack=str(pack),
+                                       n_max=int(n_max), one_thread=ex.kind != "serial"):
+                if isinstance(res, BaseException):
+                    res = {"session_id": ids[i], "rows": {m: {"n": 0, "note": f"the worker died ({res})"}
+                                                          for m in meta[i]["modalities"]}}
                 for mod, row in res["rows"].items():
                     rows[(res["session_id"], mod)] = row
                 if bar is not None:

@@ -1,5 +1,6 @@
 """Batch: a real dask LocalCluster (two workers, loopback), a broken session, resume, study tables."""
 import csv
+import os
 import warnings
 
 import pytest
@@ -123,3 +124,21 @@ def test_manifest_errors_name_the_place(tmp_path):
     c = tmp_path / "m.csv"
     c.write_text("config,wai\na/session.toml,40\n")
     assert read_manifest(c)[0]["wai"] == 40
+
+
+def _die_on(item):
+    if item == "die":
+        os._exit(3)  # as a worker killed by the OOM killer would
+    return item
+
+
+def test_a_dead_worker_is_recorded_not_raised():
+    """A worker process that dies takes its session with it, not the batch: the executor yields
+    the exception for that item (run_batch records it in failures.csv) and every item once."""
+    from synchrony.batch import _Executor
+
+    with _Executor(2, None, "processes") as ex:
+        got = dict(ex.imap(_die_on, ["a", "die", "b"]))
+    assert sorted(got) == ["a", "b", "die"]
+    assert isinstance(got["die"], Exception)
+    assert all(got[k] == k or isinstance(got[k], Exception) for k in "ab")
