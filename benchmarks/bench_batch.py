@@ -82,9 +82,12 @@ def _per_worker_peak(results: list[dict]) -> dict[str, float]:
 
 
 def _rate(rows, key, mod):
+    from scipy.stats import kstest
+
     p = np.array([float(r[key]) for r in rows if r["modality"] == mod and r.get(key) not in (None, "")])
     half = 1.96 * np.sqrt(0.05 * 0.95 / max(p.size, 1))
-    return f"{100 * np.mean(p <= 0.05):.1f} % (n = {p.size}; ±{100 * half:.1f} at 5 %)"
+    return (f"{100 * np.mean(p <= 0.05):.1f} % (n = {p.size}; ±{100 * half:.1f} at 5 %; "
+            f"KS test of uniform p: {kstest(p, 'uniform').pvalue:.2f})")
 
 
 def _dir_mb(path: Path) -> float:
