@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import load_config
-from .pipeline import sweep_stale, work_folder
+from .pipeline import output_paths, run_session, sweep_stale, work_folder
 from .errors import ConfigError, SynchronyError
 
 log = logging.getLogger("synchrony")
@@ -109,8 +109,6 @@ def _maybe_number(v):
 
 
 def _is_current(out: Path, session_id: str, checksum: str) -> bool:
-    from .pipeline import output_paths
-
     paths = output_paths(out, session_id)
     js = paths["summary_json"]
     if not js.is_file() or not paths["netcdf"].is_file() or not paths["html"].is_file():
@@ -155,8 +153,6 @@ def _one_thread() -> None:
 
 def _run_one(config_path: str, out: str, force: bool, one_thread: bool = False) -> dict:
     """Run one session in a worker; never raises for a broken session (the error is returned)."""
-    from .pipeline import run_session
-
     if one_thread:
         _one_thread()
     sid = Path(config_path).parent.name or Path(config_path).stem
@@ -366,8 +362,6 @@ class _Executor:
 
 # --------------------------------------------------------------------------------- study tables
 def _summary(out: Path, sid: str) -> dict | None:
-    from .pipeline import output_paths
-
     p = output_paths(out, sid)["summary_json"]
     try:
         return json.loads(p.read_text())
@@ -443,8 +437,6 @@ def _write_csv(path: Path, rows: list[dict], fields: list[str] | None = None) ->
 def _pseudo_dyads(entries, results, out: Path, n_max: int, random_state, ex: _Executor, progress: bool) -> dict:
     """Between-dyad null: each session's client paired with therapists of other sessions."""
     import xarray as xr
-
-    from .pipeline import output_paths
 
     ids, meta, series = [], [], []
     for e, res in zip(entries, results):

@@ -76,21 +76,17 @@ def _cmd_bench(args) -> int:
     return bench_main(argv)
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}")
-    return v
-
-
-def _pos_int(text: str) -> int:
-    v = _nonneg_int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}")
-    return v
+def _whole(minimum: int):
+    """argparse type: a whole number >= ``minimum`` (argparse prints the message, exit status 2)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = minimum - 1
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, found {text!r}")
+        return v
+    return parse
 
 
 def _cmd_batch(args) -> int:
@@ -162,16 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("manifest", help="manifest (TOML or CSV)")
     bt.add_argument("--out", required=True, help="output folder (sessions, study.csv, failures.csv, batch_log.csv)")
     g = bt.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=_pos_int, default=None,
+    g.add_argument("--workers", type=_whole(1), default=None,
                    help="run in N local processes (a dask LocalCluster when dask.distributed is installed)")
     g.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler")
     bt.add_argument("--force", action="store_true", help="redo sessions whose outputs are current")
-    bt.add_argument("--pseudo-dyads", type=_nonneg_int, default=0, metavar="N",
+    bt.add_argument("--pseudo-dyads", type=_whole(0), default=0, metavar="N",
                     help="also test each session against up to N pseudo-dyads (its client with other "
                          "sessions' therapists; same-dyad sessions excluded); 0 = off (default)")
     bt.add_argument("--backend", choices=("auto", "dask", "processes"), default="auto",
                     help="what --workers starts: a dask LocalCluster when installed (auto), or a process pool")
-    bt.add_argument("--seed", type=_nonneg_int, default=None, help="seed of the pseudo-dyad draws")
+    bt.add_argument("--seed", type=_whole(0), default=None, help="seed of the pseudo-dyad draws")
     bt.add_argument("-q", "--quiet", action="store_true")
     bt.set_defaults(func=_cmd_batch)
 
